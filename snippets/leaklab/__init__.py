@@ -1,0 +1,1 @@
+"""leaklab: measure file-descriptor leaks by FD type."""

@@ -1,0 +1,1 @@
+"""pytest plugin entry point for leaklab (the ``fd_canary`` fixture lives here)."""

@@ -1,0 +1,150 @@
+"""The site builds strictly, executes notebooks, and never reaches outside its origin."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import nbformat
+import pytest
+from conftest import ROOT, quiet_env, tool
+from site_checks import external_references, is_external
+
+
+def build(config_dir: Path, site_dir: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [
+            tool("mkdocs"),
+            "build",
+            "--strict",
+            "-f",
+            str(config_dir / "mkdocs.yml"),
+            "-d",
+            str(site_dir),
+        ],
+        cwd=config_dir,
+        capture_output=True,
+        text=True,
+        env=quiet_env(**env),
+        timeout=600,
+    )
+
+
+@pytest.fixture(scope="module")
+def built_site(tmp_path_factory) -> Path:
+    """The real site, built strictly; notebooks run under nbval, so not executed again here."""
+    site = tmp_path_factory.mktemp("site")
+    result = build(ROOT, site, HANDBOOK_EXECUTE="false")
+    assert result.returncode == 0, result.stderr[-4000:]
+    return site
+
+
+def test_strict_build_succeeds(built_site):
+    assert (built_site / "index.html").is_file()
+    assert (built_site / "search" / "search_index.json").is_file()
+
+
+def test_every_notebook_is_rendered_with_its_download(built_site):
+    for notebook in (ROOT / "notebooks").glob("*.ipynb"):
+        page = built_site / "notebooks" / notebook.stem
+        assert (page / "index.html").is_file(), notebook.name
+        assert (page / notebook.name).read_bytes() == notebook.read_bytes()
+
+
+def test_built_site_fetches_nothing_from_other_hosts(built_site):
+    assert external_references(built_site) == []
+
+
+def test_external_reference_check_catches_a_cdn(tmp_path):
+    (tmp_path / "page.html").write_text(
+        '<html><head><script src="https://cdn.example.org/x.js"></script>'
+        '<link rel="stylesheet" href="//fonts.example.com/css"></head>'
+        '<body><a href="https://example.org/">a link is fine</a></body></html>'
+    )
+    (tmp_path / "a.css").write_text("@font-face{src:url(https://fonts.example.com/f.woff2)}")
+    found = external_references(tmp_path)
+    assert len(found) == 3, found
+    assert not is_external("/assets/x.js") and not is_external("http://127.0.0.1:8000/")
+
+
+# --- a throwaway site proves what the real one relies on ------------------------------------
+
+THROWAWAY_CONFIG = """\
+site_name: throwaway
+strict: true
+theme: {name: material, font: false}
+hooks: [hooks/notebook_cache.py]
+plugins:
+  - mkdocs-jupyter:
+      notebook_dirs: {notebooks: notebooks}
+      execute: true
+      allow_errors: false
+      kernel_name: python3
+"""
+
+
+def throwaway_site(tmp_path: Path, cells: list[str]) -> Path:
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "index.md").write_text("# throwaway\n")
+    (tmp_path / "notebooks").mkdir()
+    (tmp_path / "snippets").mkdir()
+    (tmp_path / "hooks").mkdir()
+    shutil.copy(ROOT / "hooks" / "notebook_cache.py", tmp_path / "hooks")
+    (tmp_path / "mkdocs.yml").write_text(THROWAWAY_CONFIG)
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    nb.cells = [nbformat.v4.new_markdown_cell("# Probe")]
+    nb.cells += [nbformat.v4.new_code_cell(textwrap.dedent(c)) for c in cells]
+    nbformat.write(nb, tmp_path / "notebooks" / "probe.ipynb")
+    return tmp_path
+
+
+def test_failing_cell_fails_an_executing_build(tmp_path):
+    site = throwaway_site(tmp_path, ["x = 1", "assert x == 2, 'deliberate failure'"])
+    result = build(site, tmp_path / "out")
+    assert result.returncode != 0
+    assert "deliberate failure" in result.stdout + result.stderr
+
+
+def test_failing_cell_fails_nbval(tmp_path):
+    site = throwaway_site(tmp_path, ["x = 1", "assert x == 2, 'deliberate failure'"])
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-p",
+            "no:cacheprovider",
+            "--nbval-lax",
+            "--nbval-current-env",
+            "-o",
+            "addopts=",
+            str(site / "notebooks" / "probe.ipynb"),
+        ],
+        cwd=site,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 1, result.stdout[-3000:]
+    assert "deliberate failure" in result.stdout
+
+
+def test_editing_a_snippet_reexecutes_the_notebook(tmp_path):
+    site = throwaway_site(tmp_path, ["import probe_value\nprint('value-' + probe_value.VALUE)"])
+    module = site / "snippets" / "probe_value.py"
+    env = {"PYTHONPATH": str(site / "snippets")}
+    module.write_text("VALUE = 'first'\n")
+    assert build(site, tmp_path / "out", **env).returncode == 0
+    assert "value-first" in (tmp_path / "out/notebooks/probe/index.html").read_text()
+    module.write_text("VALUE = 'second'\n")
+    assert build(site, tmp_path / "out", **env).returncode == 0
+    html = (tmp_path / "out/notebooks/probe/index.html").read_text()
+    assert "value-second" in html and "value-first" not in html
