@@ -35,8 +35,9 @@ serve: $(STAMP)
 build: $(STAMP)
 	$(VENV)/bin/mkdocs build --strict
 
+# pytest exits 5 when it collects nothing; an empty folder is not a failure.
 test: $(STAMP)
-	$(VENV)/bin/python -m pytest -n $(JOBS) --dist loadfile
+	$(VENV)/bin/python -m pytest -n $(JOBS) --dist loadfile; rc=$$?; [ $$rc -eq 5 ] && rc=0; exit $$rc
 
 lab: $(STAMP)
 	$(PY) -m ipykernel install --user --name resource-cleanup-handbook \
