@@ -148,3 +148,13 @@ def test_editing_a_snippet_reexecutes_the_notebook(tmp_path):
     assert build(site, tmp_path / "out", **env).returncode == 0
     html = (tmp_path / "out/notebooks/probe/index.html").read_text()
     assert "value-second" in html and "value-first" not in html
+
+
+def test_notebook_pages_link_shared_css_instead_of_inlining_it(built_site):
+    pages = sorted((built_site / "notebooks").glob("*/index.html"))
+    assert pages
+    for page in pages:
+        html = page.read_text(encoding="utf-8")
+        inline = [len(css) for css in html.split("<style")[1:]]
+        assert all(size < 4096 for size in inline), (page, inline)
+        assert "assets/notebook-css/" in html, page
