@@ -1,1 +1,54 @@
-"""pytest plugin entry point for leaklab (the ``fd_canary`` fixture lives here)."""
+"""pytest plugin entry point for leaklab: the ``fd_canary`` fixture.
+
+Installed with the handbook (entry point ``pytest11: leaklab``); a project without leaklab can
+copy the fixture below together with ``leaklab/census.py`` and ``leaklab/measure.py``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import pytest
+
+from .measure import Measurement, Verdict, measure
+
+# --8<-- [start:fd_canary]
+#: Event loops, child watchers, HTTP connections and subprocess pipes: LDR's usual suspects.
+CANARY_KEYS = ("eventpoll", "pidfd", "socket", "pipe")
+
+
+@pytest.fixture
+def fd_canary() -> Callable[..., Measurement]:
+    """Run a cycle repeatedly and fail unless each watched FD type stays flat.
+
+    Usage::
+
+        def test_close_releases_the_client(fd_canary):
+            fd_canary(lambda: close_after_use(make_client()))
+
+    Watching types instead of the total means slack 0 works: the test runner's own FDs move
+    other types, not the ones the cycle is about.
+    """
+
+    def run(
+        cycle: Callable[[], object],
+        cycles: int = 20,
+        warmup: int = 1,
+        keys: Sequence[str] = CANARY_KEYS,
+        slack: int = 0,
+    ) -> Measurement:
+        m = measure(cycle, cycles=cycles, warmup=warmup, slack=slack)
+        failed = [k for k in keys if m.verdict(k) is not Verdict.FLAT]
+        if failed:
+            lines = "\n  ".join(m.describe(k) for k in failed)
+            pytest.fail(
+                f"FD canary: {len(failed)} FD type(s) not flat (slack {slack}) "
+                f"after {cycles} cycles:\n  {lines}",
+                pytrace=False,
+            )
+        return m
+
+    return run
+
+
+# --8<-- [end:fd_canary]

@@ -1,0 +1,1 @@
+"""Reference implementations of LDR's cleanup patterns, as shown on the handbook's pages."""
