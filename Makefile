@@ -30,7 +30,7 @@ $(STAMP): requirements.lock pyproject.toml
 	@touch $(STAMP)
 
 serve: $(STAMP)
-	$(VENV)/bin/mkdocs serve --livereload -a $(HOST):$(PORT)
+	scripts/serve.sh $(HOST) $(PORT)
 
 build: $(STAMP)
 	$(VENV)/bin/mkdocs build --strict

@@ -4,15 +4,24 @@ mkdocs-jupyter hashes only the notebook file, so a change in ``snippets/``
 (the ``leaklab`` kit and the examples) would otherwise leave stale outputs on
 the site. This hook moves the cache into a folder named after a hash of
 ``snippets/``, ``pyproject.toml`` and the lock, and prunes older folders.
+
+``make serve`` must answer within seconds, but executing every notebook takes minutes.
+So it sets ``HANDBOOK_SERVE_WARMING=1``: until a background build has executed every
+notebook for the current code (it then writes ``.cache/ready/<fingerprint>``), the served
+site shows notebooks unexecuted; when the marker appears, the watched folder triggers a
+rebuild that finds every output in the cache.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
+import sys
 from pathlib import Path
 
 CACHE_ROOT = Path(".cache/mkdocs-jupyter")
+READY_ROOT = Path(".cache/ready")
 WATCHED = ("snippets", "pyproject.toml", "requirements.lock")
 
 
@@ -37,10 +46,22 @@ def on_config(config):
     if plugin is None:
         return config
     cache_root = root / CACHE_ROOT
-    current = cache_root / code_fingerprint(root)
+    fingerprint = code_fingerprint(root)
+    current = cache_root / fingerprint
     plugin.config["cache_dir"] = str(current)
+    warming = os.environ.get("HANDBOOK_SERVE_WARMING") == "1"
+    if warming and not (root / READY_ROOT / fingerprint).exists():
+        plugin.config["execute"] = False
     if cache_root.is_dir():
         for stale in cache_root.iterdir():
             if stale.is_dir() and stale != current:
                 shutil.rmtree(stale, ignore_errors=True)
     return config
+
+
+if __name__ == "__main__":
+    # `python hooks/notebook_cache.py --ready-file` prints the marker path for this code.
+    if sys.argv[1:] != ["--ready-file"]:
+        sys.exit("usage: notebook_cache.py --ready-file")
+    here = Path(__file__).resolve().parent.parent
+    print(here / READY_ROOT / code_fingerprint(here))

@@ -9,7 +9,6 @@ import sys
 
 import pytest
 from cli_helpers import assert_one_line_error, digest, leaklab
-
 from leaklab.fdmix import FdMix, expected_counts, spawn
 
 pytestmark = pytest.mark.skipif(
@@ -117,7 +116,9 @@ def test_missing_pid_is_one_line(mix):
 
 DROP_AND_RUN = """
 import os, sys
+import locale, json, re  # the stdlib under /root is unreadable after the drop
 import leaklab.cli, leaklab.lookup, leaklab.pidfds, leaklab.report, leaklab.triage
+leaklab.cli.build_parser()
 os.setgid(65534)
 os.setuid(65534)  # an ordinary user: may list another user's FDs but not read them
 sys.exit(leaklab.cli.main(sys.argv[1:]))
@@ -139,9 +140,9 @@ def test_permission_denied_says_how_to_rerun(mix):
 
 
 def test_census_json_path_imports_no_heavy_module(mix):
+    cmd = [sys.executable, "-X", "importtime", "-m", "leaklab", "census", str(mix.info["pid"])]
     proc = subprocess.run(
-        [sys.executable, "-X", "importtime", "-m", "leaklab", "census", str(mix.info["pid"])]
-        + ["--json"],
+        [*cmd, "--json"],
         capture_output=True,
         text=True,
         timeout=60,

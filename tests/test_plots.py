@@ -46,3 +46,23 @@ def test_explicit_keys_and_all_flat_fallback() -> None:
     assert [len(ax.get_lines()) for ax in fig.axes] == [3, 3]
     labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
     assert labels == ["pipe (flat)", "socket.tcp (flat)", "dev (flat)"]
+
+
+def test_figure_displays_as_png_in_jupyter():
+    """Notebooks show the returned figure as an image, not as '<Figure size ...>' text."""
+    import gc
+    import os
+
+    from leaklab import measure
+    from leaklab.plots import plot_leak_and_fix
+
+    held: list[tuple[int, int]] = []
+    try:
+        leak = measure(lambda: held.append(os.pipe()), cycles=3, between=gc.collect)
+        fix = measure(lambda: None, cycles=3, between=gc.collect)
+        png = plot_leak_and_fix(leak, fix)._repr_png_()
+    finally:
+        for read_end, write_end in held:
+            os.close(read_end)
+            os.close(write_end)
+    assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 2000

@@ -150,6 +150,11 @@ def _zero_counts() -> dict[str, int]:
     return dict.fromkeys(CATEGORIES + SOCKET_KINDS, 0)
 
 
+def _only_fd_entries(entries: tuple[Any, ...]) -> bool:
+    """True if every item is exactly an :class:`FdEntry` (one pass in C, no per-item call)."""
+    return not entries or set(map(type, entries)) == {FdEntry}
+
+
 @dataclass(frozen=True)
 class Census:
     """An immutable snapshot of one process's FD table.
@@ -169,7 +174,11 @@ class Census:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "counts", MappingProxyType(dict(self.counts)))
-        object.__setattr__(self, "entries", tuple(FdEntry(*e) for e in self.entries))
+        entries = self.entries
+        # A census of 20k FDs hands over a tuple of FdEntry already: keep it rather than
+        # rebuilding every entry (that copy was a sixth of `leaklab census PID --json`).
+        if type(entries) is not tuple or not _only_fd_entries(entries):
+            object.__setattr__(self, "entries", tuple(FdEntry(*e) for e in entries))
         object.__setattr__(self, "unseen", frozenset(self.unseen))
 
     def __getitem__(self, key: str) -> int:
@@ -192,17 +201,22 @@ class Census:
         return {k: v for k, v in self.counts.items() if v}
 
     def to_dict(self) -> dict[str, Any]:
+        return self._as_dict([list(e) for e in self.entries])
+
+    def to_json(self, indent: int | None = None) -> str:
+        # json writes a tuple exactly like a list, so the entries need no per-entry copy here;
+        # and a census holds no reference cycles, so json need not track 20k containers.
+        return json.dumps(self._as_dict(self.entries), indent=indent, check_circular=False)
+
+    def _as_dict(self, entries: Any) -> dict[str, Any]:
         return {
             "pid": self.pid,
             "total": self.total,
             "counts": dict(self.counts),
-            "entries": [list(e) for e in self.entries],
+            "entries": entries,
             "unseen": sorted(self.unseen),
             "source": self.source,
         }
-
-    def to_json(self, indent: int | None = None) -> str:
-        return json.dumps(self.to_dict(), indent=indent)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Census:
@@ -272,10 +286,28 @@ class CensusDelta(Mapping[str, int]):
 # --- Linux: /proc ---------------------------------------------------------------------------
 
 
-def _socket_table(pid: int) -> dict[str, str]:
-    """Socket inode -> "proto[ state]" from the process's network namespace tables."""
+# /proc/PID/net/<table>: (table, column of the inode, label or None for "tcp <state>").
+_SOCKET_TABLES: tuple[tuple[str, int, str | None], ...] = (
+    ("tcp", 9, None),
+    ("tcp6", 9, None),
+    ("udp", 9, "udp"),
+    ("udp6", 9, "udp"),
+    ("unix", 6, "unix"),
+)
+
+
+def _socket_table(pid: int, wanted: set[str] | None = None) -> dict[str, str]:
+    """Socket inode -> "proto[ state]" from the process's network namespace tables.
+
+    With ``wanted`` (the inodes the census needs), reading stops at the first table after which
+    every wanted inode is known: a process holding only TCP sockets never reads the host's
+    often long ``unix`` table.
+    """
     table: dict[str, str] = {}
-    for proto, inode_col in (("tcp", 9), ("tcp6", 9), ("udp", 9), ("udp6", 9), ("unix", 6)):
+    missing = None if wanted is None else set(wanted)
+    for proto, inode_col, label in _SOCKET_TABLES:
+        if missing is not None and not missing:
+            break
         try:
             with open(f"/proc/{pid}/net/{proto}", encoding="ascii", errors="replace") as fh:
                 next(fh, None)  # header
@@ -283,13 +315,14 @@ def _socket_table(pid: int) -> dict[str, str]:
                     cols = line.split()
                     if len(cols) <= inode_col:
                         continue
-                    if proto.startswith("tcp"):
+                    inode = cols[inode_col]
+                    if label is None:
                         state = TCP_STATES.get(int(cols[3], 16), cols[3].lower())
-                        table[cols[inode_col]] = f"tcp {state}"
-                    elif proto.startswith("udp"):
-                        table[cols[inode_col]] = "udp"
+                        table[inode] = f"tcp {state}"
                     else:
-                        table[cols[inode_col]] = "unix"
+                        table[inode] = label
+                    if missing is not None:
+                        missing.discard(inode)
         except OSError:
             continue  # table missing (no IPv6) or namespace not readable: sockets stay "other"
     return table
@@ -307,11 +340,13 @@ def _pidfd_target(pid: int, fd: int) -> str | None:
 
 
 def _read_links(pid: int, is_self: bool) -> list[tuple[int, str]]:
-    """(fd, target) pairs, without the FDs this function itself holds open.
+    """(fd, target) pairs in FD order, without the FDs this function itself holds open.
 
-    The directory FD ``dfd`` is opened explicitly so its number is known and skipped. scandir()
-    works on a private duplicate of it, closed when the listing ends, so by the time the links
-    are read that duplicate no longer resolves and is dropped like any FD closed mid-census.
+    The directory FD ``dfd`` is opened explicitly so its number is known and skipped, and each
+    link is read relative to it (``readlinkat``), so the kernel resolves one name per FD rather
+    than the whole ``/proc/PID/fd/N`` path. listdir() works on a private duplicate of ``dfd``,
+    closed when the listing ends, so by the time the links are read that duplicate no longer
+    resolves and is dropped like any FD closed mid-census.
     """
     fd_dir = f"/proc/{pid}/fd"
     try:
@@ -321,15 +356,20 @@ def _read_links(pid: int, is_self: bool) -> list[tuple[int, str]]:
     except PermissionError:
         raise ProcessAccessDenied(pid, _denied_reason(pid, fd_dir, listed=None)) from None
     try:
-        with os.scandir(dfd) as it:
-            names = [e.name for e in it]
+        names = os.listdir(dfd)
+        fds = list(map(int, names))
+        numbered: Iterator[tuple[int, str]] = zip(fds, names, strict=True)
+        if fds != sorted(fds):  # /proc lists in FD order; sorted() of sorted ints is one pass
+            numbered = iter(sorted(numbered))
+        skip = dfd if is_self else -1
+        readlink = os.readlink
         pairs: list[tuple[int, str]] = []
-        for name in names:
-            fd = int(name)
-            if is_self and fd == dfd:
+        append = pairs.append
+        for fd, name in numbered:
+            if fd == skip:
                 continue
             try:
-                pairs.append((fd, os.readlink(name, dir_fd=dfd)))
+                append((fd, readlink(name, dir_fd=dfd)))
             except FileNotFoundError:
                 continue  # closed between listing and reading
             except PermissionError:
@@ -357,26 +397,49 @@ def _census_proc(pid: int, is_self: bool) -> Census:
         raise ProcessNotFound(pid, "process exited while its FDs were being read")
     counts = _zero_counts()
     entries: list[FdEntry] = []
-    sockets: dict[str, str] | None = None
-    for fd, target in sorted(pairs):
-        category = categorize(target)
+    append = entries.append
+    new_entry = tuple.__new__  # FdEntry's own __new__ is a Python call; 20k of them add up
+    # Targets such as "anon_inode:[eventpoll]" or "/dev/null" repeat by the thousand: classify
+    # each distinct one once. Pipes and sockets are unique per FD and pidfds need a lookup per
+    # FD, so those are never cached.
+    seen: dict[str, tuple[str, str | None]] = {}
+    sockets: list[int] = []
+    for fd, target in pairs:
+        known = seen.get(target)
+        if known is None:
+            category = categorize(target)
+            if category == "socket":
+                sockets.append(len(entries))
+            elif category == "pidfd":
+                append(new_entry(FdEntry, (fd, target, category, _pidfd_target(pid, fd))))
+                counts[category] += 1
+                continue
+            detail = "deleted" if target.endswith(_DELETED) else None
+            if category != "socket" and category != "pipe":
+                seen[target] = (category, detail)
+        else:
+            category, detail = known
         counts[category] += 1
-        detail: str | None = None
-        if category == "socket":
-            if sockets is None:
-                sockets = _socket_table(pid)
-            detail = sockets.get(target[len("socket:[") : -1])
-            proto = detail.split()[0] if detail else "other"
-            counts[f"socket.{proto}"] += 1
-            if detail and proto == "tcp":
-                key = "socket.tcp." + detail.split()[1]
-                counts[key] = counts.get(key, 0) + 1
-        elif category == "pidfd":
-            detail = _pidfd_target(pid, fd)
-        elif target.endswith(_DELETED):
-            detail = "deleted"
-        entries.append(FdEntry(fd, target, category, detail))
+        append(new_entry(FdEntry, (fd, target, category, detail)))
+    if sockets:
+        _resolve_sockets(pid, entries, sockets, counts)
     return Census(pid=pid, total=len(entries), counts=counts, entries=tuple(entries))
+
+
+def _resolve_sockets(
+    pid: int, entries: list[FdEntry], where: list[int], counts: dict[str, int]
+) -> None:
+    """Fill in protocol and TCP state of the socket entries at ``where``, and count them."""
+    inodes = [entries[i].target[len("socket:[") : -1] for i in where]
+    table = _socket_table(pid, set(inodes))
+    for i, inode in zip(where, inodes, strict=True):
+        detail = table.get(inode)
+        proto = detail.split()[0] if detail else "other"
+        counts[f"socket.{proto}"] += 1
+        if detail and proto == "tcp":
+            key = "socket.tcp." + detail.split()[1]
+            counts[key] = counts.get(key, 0) + 1
+        entries[i] = entries[i]._replace(detail=detail)
 
 
 # --- Fallback: psutil (macOS, BSD) ---------------------------------------------------------

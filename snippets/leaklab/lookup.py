@@ -164,7 +164,7 @@ ROWS: tuple[Row, ...] = (
             "`subprocess.run`/`Popen` with `stdout=PIPE`, multiprocessing IPC, the loguru queue."
         ),
         next_step="Review the `subprocess.run` sites and which executor type APScheduler uses.",
-        where_to_look="the subprocess.run sites and the executor type APScheduler is configured with",
+        where_to_look="the subprocess.run sites and the executor type APScheduler runs jobs in",
         page="fingerprints.md",
         notebook="notebooks/subprocess-pipes.ipynb",
         suspect_at=POOLED_TYPE_LIMIT,
@@ -237,7 +237,7 @@ def site_url(link: str, site_root: str = DEFAULT_SITE_ROOT) -> str:
             path = path[: -len(suffix)] + "/"
     if path in ("index/", ""):
         path = ""
-    root = site_root if site_root.endswith("/") else site_root + "/"
+    root = site_root if not site_root or site_root.endswith("/") else site_root + "/"
     return root + path + (f"#{anchor}" if anchor else "")
 
 

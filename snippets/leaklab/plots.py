@@ -55,6 +55,26 @@ def _style(ax, title: str) -> None:
     ax.grid(True, color=GREY, alpha=0.25, linewidth=0.6)
 
 
+def _displayable_figure_class() -> type[Figure]:
+    """A Figure that Jupyter shows as a PNG image.
+
+    The figure is built without pyplot (no global state, no GUI backend), and a bare
+    ``Figure`` has no rich display in IPython: it would print as ``<Figure size ...>``.
+    ``_repr_png_`` gives it one, for every front end and for the site build alike.
+    """
+    from io import BytesIO
+
+    from matplotlib.figure import Figure
+
+    class DisplayFigure(Figure):
+        def _repr_png_(self) -> bytes:
+            buffer = BytesIO()
+            self.savefig(buffer, format="png", bbox_inches="tight", transparent=True)
+            return buffer.getvalue()
+
+    return DisplayFigure
+
+
 def plot_leak_and_fix(
     leak: Measurement,
     fix: Measurement,
@@ -66,11 +86,10 @@ def plot_leak_and_fix(
     Both panels share the y-range, so a flat fix is visibly flat next to the leak's slope. Each
     legend entry carries the key's verdict in that run.
     """
-    from matplotlib.figure import Figure
     from matplotlib.ticker import MaxNLocator
 
     keys = list(keys) if keys is not None else default_keys(leak, fix)
-    fig = Figure(figsize=(9, 3.2), dpi=100)
+    fig = _displayable_figure_class()(figsize=(9, 3.2), dpi=100)
     fig.patch.set_alpha(0.0)
     axes = fig.subplots(1, 2, sharey=True)
     lo, hi = 0, 1
