@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from leaklab import Census, ProcessAccessDenied, ProcessNotFound, census
 from leaklab.census import CATEGORIES, SOCKET_KINDS, _census_psutil, categorize
+from leaklab.children import stop_child
 
 SNIPPETS = str(Path(__file__).resolve().parent.parent / "snippets")
 
@@ -80,14 +81,7 @@ def mix_child(tmp_path: Path) -> Iterator[subprocess.Popen[str]]:
         assert child.stdout.readline().strip() == "ready"
         yield child
     finally:
-        assert child.stdin is not None and child.stdout is not None
-        child.stdin.close()
-        try:
-            child.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            child.kill()
-            child.wait(timeout=10)
-        child.stdout.close()
+        stop_child(child, 20, kill_timeout=10)
 
 
 def test_census_counts_an_exact_known_mix(mix_child: subprocess.Popen[str]) -> None:

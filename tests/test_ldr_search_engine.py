@@ -24,6 +24,7 @@ from ldr_patterns.search_engine import (
     ResultFilter,
 )
 from leaklab import assert_flat, assert_leaks, census, measure
+from leaklab.children import stop_child
 
 ESTABLISHED = "socket.tcp.established"
 
@@ -59,13 +60,7 @@ def url() -> Iterator[str]:
         assert ready, "server did not start within 20 s"
         yield f"http://127.0.0.1:{int(child.stdout.readline())}"
     finally:
-        child.stdin.close()
-        try:
-            child.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            child.kill()
-            child.wait(timeout=10)
-        child.stdout.close()
+        stop_child(child)
 
 
 def make_engine(engine_class: type[LocalSearchEngine], url: str) -> LocalSearchEngine:

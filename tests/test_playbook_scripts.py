@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pytest
 from conftest import ROOT
+from leaklab.children import stop_child
 
 PLAYBOOK = ROOT / "snippets" / "playbook"
 TRACEFS_DIRS = ("/sys/kernel/tracing", "/sys/kernel/debug/tracing")
@@ -87,22 +88,20 @@ def fd_mix(tmp_path: Path) -> Iterator[tuple[int, dict[str, int]]]:
         text=True,
     )
     info: dict[str, int] = {}
+
+    def kill_sleeper() -> None:
+        if "live" in info:  # the child has not reaped it, so the PID is still its own
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(info["live"], signal.SIGKILL)
+
     try:
         ready, _, _ = select.select([proc.stdout], [], [], TIMEOUT)
         assert ready, f"child did not report ready within {TIMEOUT} s"
         info = json.loads(proc.stdout.readline())
         yield proc.pid, info
     finally:
-        proc.stdin.close()  # EOF: the child kills and reaps its sleeper, then exits
-        try:
-            proc.wait(timeout=TIMEOUT)
-        except subprocess.TimeoutExpired:
-            if "live" in info:  # the child has not reaped it, so the PID is still its own
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(info["live"], signal.SIGKILL)
-            proc.kill()
-            proc.wait(timeout=TIMEOUT)
-        proc.stdout.close()
+        # EOF on stdin: the child kills and reaps its sleeper, then exits.
+        stop_child(proc, TIMEOUT, on_timeout=kill_sleeper)
 
 
 def run(script: str, *args: str) -> subprocess.CompletedProcess[str]:
@@ -223,21 +222,12 @@ def test_bpftrace_programs_compile(program):
         pytest.skip("no syscall tracepoints visible: tracefs is not mounted in this kernel/sandbox")
     path = str(PLAYBOOK / program)
     # Newer bpftrace spells the check --dry-run; older releases use -d.
-    result = subprocess.run(
-        [bpftrace, "--dry-run", path, "1"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    if "unrecognized option" in result.stderr or "invalid option" in result.stderr:
+    for flag in ("--dry-run", "-d"):
         result = subprocess.run(
-            [bpftrace, "-d", path, "1"],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
+            [bpftrace, flag, path, "1"], capture_output=True, text=True, timeout=60, check=False
         )
+        if "unrecognized option" not in result.stderr and "invalid option" not in result.stderr:
+            break
     assert result.returncode == 0, result.stderr
 
 

@@ -158,3 +158,8 @@ def test_notebook_pages_link_shared_css_instead_of_inlining_it(built_site):
         inline = [len(css) for css in html.split("<style")[1:]]
         assert all(size < 4096 for size in inline), (page, inline)
         assert "assets/notebook-css/" in html, page
+
+
+def test_notebook_pages_carry_glossary_tooltips(built_site):
+    html = (built_site / "notebooks" / "event-loops" / "index.html").read_text(encoding="utf-8")
+    assert '<abbr title="' in html

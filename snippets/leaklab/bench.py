@@ -17,6 +17,7 @@ from collections.abc import Callable
 
 from .bench_pages import page_weight
 from .census import census
+from .children import stop_child
 
 #: ``ls | awk | sed | sort | uniq -c`` exactly as the playbook's histogram runs it.
 PIPELINE = (
@@ -79,15 +80,7 @@ def _time_one(size: str, repeat: int) -> tuple[int, float, float, float]:
         t_shell = _best(lambda: subprocess.run(cmd, capture_output=True, check=True), repeat)
         return held, t_census, t_psutil, t_shell
     finally:
-        if child.stdin:
-            child.stdin.close()
-        try:
-            child.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            child.kill()
-            child.wait(timeout=10)
-        if child.stdout:
-            child.stdout.close()
+        stop_child(child)
 
 
 def census_speed() -> None:
@@ -164,15 +157,7 @@ def cli_speed(pairs: int = 11) -> None:
                     t_cli_runs.append(time_cli())
                     t_shell_runs.append(time_shell())
     finally:
-        if child.stdin:
-            child.stdin.close()
-        try:
-            child.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            child.kill()
-            child.wait(timeout=10)
-        if child.stdout:
-            child.stdout.close()
+        stop_child(child)
     t_cli, t_shell = statistics.median(t_cli_runs), statistics.median(t_shell_runs)
     ratio = statistics.median(c / s for c, s in zip(t_cli_runs, t_shell_runs, strict=True))
     won = sum(c < s for c, s in zip(t_cli_runs, t_shell_runs, strict=True))

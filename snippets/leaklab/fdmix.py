@@ -24,6 +24,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from .children import stop_child
+
 __all__ = ["FdMix", "expected_counts", "spawn"]
 
 _CHILD = r"""
@@ -113,6 +115,12 @@ def spawn(mix: FdMix, timeout: float = 20.0) -> Iterator[FdMix]:
         stderr=subprocess.DEVNULL,
         text=True,
     )
+
+    def kill_sleepers() -> None:  # the child did not get to reap them
+        for pid in mix.info.get("live", []):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
     try:
         assert proc.stdout is not None
         ready, _, _ = select.select([proc.stdout], [], [], timeout)
@@ -121,15 +129,5 @@ def spawn(mix: FdMix, timeout: float = 20.0) -> Iterator[FdMix]:
         mix.info = json.loads(proc.stdout.readline())
         yield mix
     finally:
-        if proc.stdin:
-            proc.stdin.close()  # EOF: the child kills and reaps its sleepers, then exits
-        try:
-            proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            for pid in mix.info.get("live", []):
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, signal.SIGKILL)
-            proc.kill()
-            proc.wait(timeout=timeout)
-        if proc.stdout:
-            proc.stdout.close()
+        # EOF on stdin: the child kills and reaps its sleepers, then exits.
+        stop_child(proc, timeout, on_timeout=kill_sleepers)

@@ -1,0 +1,43 @@
+"""The site's build hooks: glossary tooltips on notebook pages, the code fingerprint."""
+
+from __future__ import annotations
+
+import sys
+
+from conftest import ROOT
+
+sys.path.insert(0, str(ROOT / "hooks"))
+
+import notebook_cache
+import notebook_glossary
+
+TERMS = {"pidfd": "a descriptor for a process", "FD": "file descriptor", "FDs": "descriptors"}
+
+
+def test_terms_in_notebook_prose_get_a_tooltip():
+    html = (
+        '<div class="jp-RenderedMarkdown"><p>One pidfd per child, two FDs; not pidfds.</p>'
+        "<p><code>pidfd</code> and <a href='#'>FD</a> stay as they are.</p></div>"
+        "<div class='jp-OutputArea'><pre>pidfd</pre></div>"
+    )
+    out = notebook_glossary.mark_terms(html, TERMS)
+    assert '<abbr title="a descriptor for a process">pidfd</abbr> per child' in out
+    assert '<abbr title="descriptors">FDs</abbr>' in out
+    assert "not pidfds." in out
+    assert "<code>pidfd</code>" in out and ">FD</a>" in out
+    assert "<pre>pidfd</pre>" in out
+
+
+def test_the_glossary_file_parses():
+    terms = notebook_glossary.glossary(ROOT / notebook_glossary.TERMS_FILE)
+    assert len(terms) >= 20 and "eventpoll" in terms
+
+
+def test_code_fingerprint_follows_snippets(tmp_path):
+    (tmp_path / "snippets").mkdir()
+    module = tmp_path / "snippets" / "kit.py"
+    module.write_text("A = 1\n")
+    first = notebook_cache.code_fingerprint(tmp_path)
+    assert notebook_cache.code_fingerprint(tmp_path) == first
+    module.write_text("A = 2\n")
+    assert notebook_cache.code_fingerprint(tmp_path) != first
