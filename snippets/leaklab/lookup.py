@@ -91,7 +91,9 @@ ROWS: tuple[Row, ...] = (
         keys=("eventpoll",),
         likely_source=(
             "The selector of an asyncio event loop or of an `httpx.AsyncClient`: each leaked"
-            " async client adds one."
+            " async client adds one, says LDR's table. Measured here: an unclosed loop costs"
+            " 1 eventpoll + 2 unix sockets, a used async client a TCP socket and no eventpoll;"
+            " eventpoll alone means selectors kept alive without their loops."
         ),
         next_step=(
             "[Grep the async sites](playbook.md#eventpoll) (`asyncio.create_subprocess`,"
@@ -117,7 +119,9 @@ ROWS: tuple[Row, ...] = (
         keys=("pidfd",),
         likely_source=(
             "`asyncio.create_subprocess_*` or `multiprocessing.Process`, which call"
-            " `pidfd_open` on Linux."
+            " `pidfd_open` on Linux, says LDR's table. Measured here: asyncio on 3.12+ leaks"
+            " one per child still running when its loop closes; `fork` multiprocessing and a"
+            " failed exec open none."
         ),
         next_step=(
             "[Read each pidfd's fdinfo](playbook.md#pidfd): its `Pid:` line names the target,"
