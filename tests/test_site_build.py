@@ -76,10 +76,9 @@ THROWAWAY_CONFIG = """\
 site_name: throwaway
 strict: true
 theme: {name: material, font: false}
-hooks: [hooks/notebook_cache.py]
+hooks: [hooks/notebook_mount.py, hooks/notebook_cache.py]
 plugins:
   - mkdocs-jupyter:
-      notebook_dirs: {notebooks: notebooks}
       execute: true
       allow_errors: false
       kernel_name: python3
@@ -92,7 +91,8 @@ def throwaway_site(tmp_path: Path, cells: list[str]) -> Path:
     (tmp_path / "notebooks").mkdir()
     (tmp_path / "snippets").mkdir()
     (tmp_path / "hooks").mkdir()
-    shutil.copy(ROOT / "hooks" / "notebook_cache.py", tmp_path / "hooks")
+    for hook in ("notebook_mount.py", "notebook_cache.py"):
+        shutil.copy(ROOT / "hooks" / hook, tmp_path / "hooks")
     (tmp_path / "mkdocs.yml").write_text(THROWAWAY_CONFIG)
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {
