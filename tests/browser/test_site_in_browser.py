@@ -119,7 +119,10 @@ def base(site) -> str:
     return site[1]
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: between its sync calls, Playwright's sync API marks its event loop
+# as running in this thread, so asyncio.run() raises in any test that runs in the same worker
+# while the browser is up. Stopping Playwright at the end of this file clears it again.
+@pytest.fixture(scope="module")
 def browser():
     # Playwright's launch() starts Chromium on a fresh temporary profile (user-data dir).
     with sync_api.sync_playwright() as playwright:
