@@ -10,6 +10,8 @@ Okabe-Ito hues that keep their contrast on white and on near-black.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cache
+from io import BytesIO
 from typing import TYPE_CHECKING
 
 from .measure import Measurement, Verdict
@@ -17,7 +19,7 @@ from .measure import Measurement, Verdict
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-__all__ = ["COLOURS", "default_keys", "plot_leak_and_fix"]
+__all__ = ["COLOURS", "default_keys", "new_figure", "plot_leak_and_fix"]
 
 #: Okabe-Ito hues without black and yellow (invisible on one of the two themes).
 COLOURS = ("#E69F00", "#56B4E9", "#009E73", "#D55E00", "#CC79A7", "#0072B2")
@@ -55,6 +57,30 @@ def _style(ax, title: str) -> None:
     ax.grid(True, color=GREY, alpha=0.25, linewidth=0.6)
 
 
+def _theme_for_both_schemes(fig: Figure) -> None:
+    """Grey text, ticks and spines on a transparent background: readable on light and dark.
+
+    Applied when the figure is rendered, so figures a notebook draws itself with
+    :func:`new_figure` read as well on the dark site theme as the kit's own plots.
+    """
+    fig.patch.set_alpha(0.0)
+    for ax in fig.axes:
+        ax.set_facecolor("none")
+        ax.tick_params(colors=GREY)
+        ax.xaxis.label.set_color(GREY)
+        ax.yaxis.label.set_color(GREY)
+        ax.title.set_color(GREY)
+        for spine in ax.spines.values():
+            spine.set_color(GREY)
+        legend = ax.get_legend()
+        if legend is not None:
+            for text in legend.get_texts():
+                text.set_color(GREY)
+    if getattr(fig, "_suptitle", None) is not None:
+        fig._suptitle.set_color(GREY)
+
+
+@cache
 def _displayable_figure_class() -> type[Figure]:
     """A Figure that Jupyter shows as a PNG image.
 
@@ -62,17 +88,21 @@ def _displayable_figure_class() -> type[Figure]:
     ``Figure`` has no rich display in IPython: it would print as ``<Figure size ...>``.
     ``_repr_png_`` gives it one, for every front end and for the site build alike.
     """
-    from io import BytesIO
-
     from matplotlib.figure import Figure
 
     class DisplayFigure(Figure):
         def _repr_png_(self) -> bytes:
+            _theme_for_both_schemes(self)
             buffer = BytesIO()
             self.savefig(buffer, format="png", bbox_inches="tight", transparent=True)
             return buffer.getvalue()
 
     return DisplayFigure
+
+
+def new_figure(figsize: tuple[float, float] = (9, 3), dpi: int = 100) -> Figure:
+    """An empty figure for a notebook's own chart, shown as an image like the kit's plots."""
+    return _displayable_figure_class()(figsize=figsize, dpi=dpi)
 
 
 def plot_leak_and_fix(
