@@ -41,3 +41,11 @@ def test_code_fingerprint_follows_snippets(tmp_path):
     assert notebook_cache.code_fingerprint(tmp_path) == first
     module.write_text("A = 2\n")
     assert notebook_cache.code_fingerprint(tmp_path) != first
+
+
+def test_changelog_page_shows_unreleased_fragments():
+    import changelog_draft
+
+    notes = changelog_draft.unreleased_notes(ROOT)
+    assert notes.startswith("## Unreleased")
+    assert "handbook issue 2" in notes
