@@ -18,7 +18,7 @@ help:
 	@echo "make build  - strict static build into site/ (executes the notebooks)"
 	@echo "make lab    - JupyterLab on notebooks/ with the project kernel registered"
 	@echo "make bench  - print benchmark figures"
-	@echo "make lock   - re-resolve requirements.lock from pyproject.toml"
+	@echo "make lock   - re-resolve requirements.lock (and requirements-ldr.lock for ldr-check)"
 
 setup: $(STAMP)
 
@@ -50,6 +50,8 @@ bench: $(STAMP)
 lock: $(STAMP)
 	$(VENV)/bin/uv pip compile -q pyproject.toml --extra dev --universal \
 		--python-version 3.11 -o requirements.lock
+	$(VENV)/bin/uv pip compile -q requirements-ldr.in --universal \
+		--python-version 3.12 -o requirements-ldr.lock
 
 fmt: $(STAMP)
 	$(VENV)/bin/ruff format .
