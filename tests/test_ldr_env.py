@@ -6,7 +6,6 @@ import os
 from pathlib import Path
 
 import pytest
-
 from leaklab.ldr_env import LdrEnvError, Target, ensure_env, find_ldr_python, parse_target
 
 #: After #4047 (Wave 7): the first release whose close helper handles a running loop.
