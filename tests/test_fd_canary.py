@@ -44,3 +44,24 @@ def test_fd_canary_fails_a_leak_with_the_series(pytester: pytest.Pytester) -> No
             "*eventpoll: LEAK over 5 cycles, growth +5 (+1.00/cycle), series (baseline first)*",
         ]
     )
+
+
+def test_fd_canary_without_collection_catches_a_dropped_selector(pytester: pytest.Pytester) -> None:
+    """The default collection between cycles hides a dropped selector; gc="off" does not."""
+    pytester.makepyfile(
+        """
+        import selectors
+
+        def drop():
+            selectors.DefaultSelector()  # never closed
+
+        def test_collected(fd_canary):
+            fd_canary(drop, cycles=5)
+
+        def test_uncollected(fd_canary):
+            fd_canary(drop, cycles=5, gc="off")
+        """
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:xdist")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*eventpoll: LEAK over 5 cycles, growth +5*"])

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Iterator
 
 import pytest
-from leaklab import Verdict, assert_flat, assert_leaks, measure
+from leaklab import Verdict, assert_flat, assert_leaks, measure, measure_gc_modes
 from leaklab.measure import judge
 
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -235,7 +235,53 @@ def test_measure_shape_and_between() -> None:
     assert calls == ["cycle", "cycle", "b"] + ["cycle", "b"] * 3
     assert all(len(s) == 4 for s in m.series.values())
     assert m.pid == os.getpid() and len(m.censuses) == 4
-    assert m.growth("unknown") == 0 and m.verdict("unknown") is Verdict.FLAT
+    assert m.growth("socket.tcp.listen") == 0 and m.verdict("pidfd") is Verdict.FLAT
+    with pytest.raises(KeyError):
+        m.verdict("unknown")
     assert "flat" in m.summary()
     with pytest.raises(ValueError):
         measure(lambda: None, cycles=0)
+
+
+def test_a_misspelled_key_raises_instead_of_passing_as_flat() -> None:
+    m = measure(lambda: None, cycles=2, warmup=0, between=None)
+    with pytest.raises(KeyError, match="did you mean 'eventpoll'"):
+        assert_flat(m, "evenpoll")
+    with pytest.raises(KeyError):
+        assert_leaks(m, "pidfds")
+    with pytest.raises(KeyError):
+        m.growth("sockets")
+
+
+def test_a_known_key_no_census_saw_is_zero_and_flat() -> None:
+    m = measure(lambda: None, cycles=2, warmup=0, between=None)
+    assert m.series.get("socket.tcp.close_wait") is None
+    assert m.growth("socket.tcp.close_wait") == 0
+    assert_flat(m, "socket.tcp.close_wait")
+    assert_flat(m, "unclassified")
+
+
+def test_a_dropped_selector_waits_for_the_cyclic_collector() -> None:
+    """The default gc.collect() between cycles hides it; gc="off" shows one eventpoll a cycle."""
+    import selectors
+
+    def drop_a_selector() -> None:
+        selectors.DefaultSelector()  # never closed; it and its _SelectorMapping form a cycle
+
+    both = measure_gc_modes(drop_a_selector, cycles=6, warmup=0)
+    assert_leaks(both.uncollected, "eventpoll", per_cycle=1)
+    assert_flat(both.collected, "eventpoll")
+    assert both.deferred("eventpoll") == 6
+    assert both.uncollected.collection == "no collection between cycles, cyclic GC off"
+    assert [r["verdict"] for r in both.rows(["eventpoll"])] == ["leak", "flat"]
+    gc.collect()
+
+
+def test_gc_off_restores_the_collector_and_rejects_bad_modes() -> None:
+    assert gc.isenabled()
+    measure(lambda: None, cycles=1, warmup=0, between=None, gc="off")
+    assert gc.isenabled()
+    with pytest.raises(ValueError, match="'on' or 'off'"):
+        measure(lambda: None, cycles=1, gc="sometimes")  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        measure_gc_modes(lambda: None, between=None)

@@ -13,13 +13,22 @@ from .census import (
     ProcessNotFound,
     census,
 )
-from .measure import Measurement, Verdict, assert_flat, assert_leaks, measure
+from .measure import (
+    GcComparison,
+    Measurement,
+    Verdict,
+    assert_flat,
+    assert_leaks,
+    measure,
+    measure_gc_modes,
+)
 
 __all__ = [
     "Census",
     "CensusDelta",
     "CensusError",
     "FdEntry",
+    "GcComparison",
     "Measurement",
     "ProcessAccessDenied",
     "ProcessNotFound",
@@ -28,4 +37,5 @@ __all__ = [
     "assert_leaks",
     "census",
     "measure",
+    "measure_gc_modes",
 ]

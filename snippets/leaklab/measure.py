@@ -30,21 +30,57 @@ Why this shape:
 
 A leak slower than about 0.8 FD per cycle (one FD every other cycle) comes out NOISY, not LEAK:
 batch the work so one cycle leaks at least one FD, or assert FLAT, which such a leak fails.
+
+Collecting between cycles
+-------------------------
+By default :func:`measure` runs ``gc.collect()`` after every cycle, so an FD held only by
+cyclic garbage is released before the census and the cycle looks FLAT. A production process
+has no such collection: objects in reference cycles keep their FDs until the collector's
+thresholds happen to trigger it. A dropped, unclosed ``selectors.EpollSelector`` is such an
+object (it and its ``_SelectorMapping`` refer to each other). ``gc="off"`` measures with the
+cyclic collector disabled, so everything that waits for it shows up, and
+:func:`measure_gc_modes` measures both ways for a notebook to show side by side.
+
+Keys are checked: a key that is neither a census key (:data:`leaklab.census.CATEGORIES`, the
+socket kinds, ``socket.tcp.<state>``, ``total``, ``unclassified``) nor one any census reported
+raises :class:`KeyError`, so ``assert_flat(m, "evenpoll")`` cannot pass on a typo.
 """
 
 from __future__ import annotations
 
-import gc
+import difflib
+import gc as _gc
 import itertools
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Literal
 
-from .census import Census, census
+from .census import CATEGORIES, SOCKET_KINDS, TCP_STATES, Census, census
 
-__all__ = ["Measurement", "Verdict", "assert_flat", "assert_leaks", "judge", "measure"]
+__all__ = [
+    "KNOWN_KEYS",
+    "GcComparison",
+    "Measurement",
+    "Verdict",
+    "assert_flat",
+    "assert_leaks",
+    "judge",
+    "measure",
+    "measure_gc_modes",
+]
+
+#: Every key a census can report, whether or not this run saw one (``socket.tcp.<state>`` too).
+KNOWN_KEYS: frozenset[str] = frozenset(
+    {"total", "unclassified", *CATEGORIES, *SOCKET_KINDS}
+    | {f"socket.tcp.{state}" for state in TCP_STATES.values()}
+)
+
+#: How the cyclic garbage collector is treated during a :func:`measure` run.
+GcMode = Literal["on", "off"]
 
 #: Share of steps that must grow by >= 1 for a LEAK verdict.
 LEAK_STEP_SHARE = 0.8
@@ -88,6 +124,8 @@ class Measurement:
     censuses: tuple[Census, ...]
     slack: int = 0
     elapsed: float = 0.0
+    #: What ran between cycles and whether the cyclic collector was on, e.g. "gc.collect()".
+    collection: str = "gc.collect() between cycles"
     series: dict[str, list[int]] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -95,7 +133,14 @@ class Measurement:
         object.__setattr__(self, "series", {k: [c[k] for c in self.censuses] for k in keys})
 
     def _series(self, key: str) -> list[int]:
-        return self.series.get(key, [0] * (self.cycles + 1))
+        """The series of ``key``; zeros for a known key no census saw, KeyError for a typo."""
+        if key in self.series:
+            return self.series[key]
+        if key in KNOWN_KEYS:
+            return [0] * (self.cycles + 1)
+        close = difflib.get_close_matches(key, sorted(KNOWN_KEYS | set(self.series)), n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise KeyError(f"unknown FD key {key!r}{hint}")
 
     def verdict(self, key: str, slack: int | None = None) -> Verdict:
         """Verdict for ``key`` with ``slack`` (default: the slack given to :func:`measure`)."""
@@ -135,34 +180,64 @@ class Measurement:
         return "\n".join(self.describe(k) for k in ["total", *moved])
 
 
+@contextmanager
+def _collector(mode: GcMode) -> Iterator[None]:
+    """Run the body with the cyclic collector on or off, restoring its previous state."""
+    if mode not in ("on", "off"):
+        raise ValueError(f"gc must be 'on' or 'off', got {mode!r}")
+    was_enabled = _gc.isenabled()
+    if mode == "off":
+        _gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            _gc.enable()
+
+
+def _describe_collection(between: Callable[[], object] | None, mode: GcMode) -> str:
+    if between is _gc.collect:
+        ran = "gc.collect() between cycles"
+    elif between is None:
+        ran = "no collection between cycles"
+    else:
+        ran = f"{getattr(between, '__name__', 'a callable')}() between cycles"
+    return ran + (", cyclic GC off" if mode == "off" else "")
+
+
 def measure(
     cycle: Callable[[], object],
     cycles: int = 10,
     warmup: int = 1,
-    between: Callable[[], object] | None = gc.collect,
+    between: Callable[[], object] | None = _gc.collect,
     pid: int | None = None,
     slack: int = 0,
+    gc: GcMode = "on",
 ) -> Measurement:
     """Run ``cycle`` ``warmup`` times unmeasured, then ``cycles`` times with a census after each.
 
     ``between`` runs after every cycle and before the baseline (default ``gc.collect``, so FDs
-    owned by unreachable objects are released before counting; ``None`` skips it). ``pid``
+    owned by unreachable objects are released before counting; ``None`` skips it). ``gc="off"``
+    disables the cyclic collector for the run (warm-up included, restored afterwards), so FDs
+    that only a collection would release accumulate as they do between a production process's
+    collections; pair it with ``between=None``, or use :func:`measure_gc_modes`. ``pid``
     measures another process, for example a server the cycle talks to. ``slack`` is the default
     for :meth:`Measurement.verdict`.
     """
     if cycles < 1:
         raise ValueError("cycles must be >= 1")
     start = time.perf_counter()
-    for _ in range(warmup):
-        cycle()
-    if between is not None:
-        between()
-    taken = [census(pid)]
-    for _ in range(cycles):
-        cycle()
+    with _collector(gc):
+        for _ in range(warmup):
+            cycle()
         if between is not None:
             between()
-        taken.append(census(pid))
+        taken = [census(pid)]
+        for _ in range(cycles):
+            cycle()
+            if between is not None:
+                between()
+            taken.append(census(pid))
     return Measurement(
         cycles=cycles,
         warmup=warmup,
@@ -170,7 +245,51 @@ def measure(
         censuses=tuple(taken),
         slack=slack,
         elapsed=time.perf_counter() - start,
+        collection=_describe_collection(between, gc),
     )
+
+
+@dataclass(frozen=True)
+class GcComparison:
+    """The same cycle measured with ``gc.collect()`` between cycles and with the collector off.
+
+    ``deferred(key)`` is how many FDs of ``key`` waited for the cyclic collector: the growth
+    without collection minus the growth with it.
+    """
+
+    collected: Measurement
+    uncollected: Measurement
+
+    def deferred(self, key: str) -> int:
+        return self.uncollected.growth(key) - self.collected.growth(key)
+
+    def rows(self, keys: Sequence[str]) -> list[dict[str, object]]:
+        """One row per key and mode, for printing or a DataFrame-free table."""
+        return [
+            {
+                "key": key,
+                "mode": m.collection,
+                "growth": m.growth(key),
+                "verdict": m.verdict(key).value,
+            }
+            for key in keys
+            for m in (self.uncollected, self.collected)
+        ]
+
+
+def measure_gc_modes(cycle: Callable[[], object], **kwargs: object) -> GcComparison:
+    """:func:`measure` twice: cyclic GC off and nothing between cycles, then ``gc.collect()``.
+
+    Keyword arguments go to both runs (``cycles``, ``warmup``, ``pid``, ``slack``). The run
+    without collection comes first, so whatever it leaves for the collector is collected
+    before the second run's baseline.
+    """
+    for name in ("between", "gc"):
+        if name in kwargs:
+            raise TypeError(f"measure_gc_modes() sets {name!r} itself")
+    uncollected = measure(cycle, between=None, gc="off", **kwargs)  # type: ignore[arg-type]
+    collected = measure(cycle, between=_gc.collect, gc="on", **kwargs)  # type: ignore[arg-type]
+    return GcComparison(collected=collected, uncollected=uncollected)
 
 
 def assert_leaks(m: Measurement, key: str, per_cycle: float = 1) -> None:
