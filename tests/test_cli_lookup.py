@@ -51,7 +51,7 @@ def test_table_keeps_every_fact_of_the_playbook():
         "`create_engine`",
         "`Pid:`",
         "`-1`",
-        "[ADR-0004](adr/0004.md)",
+        "[HB-004](adr/hb-004.md)",
         "#3855",
         "#4047",
         "#3971",
@@ -89,7 +89,7 @@ def test_site_urls():
         "https://x.test/hb/history/#wave-6"
     )
     assert lookup.site_url("notebooks/event-loops.ipynb", "/") == "/notebooks/event-loops/"
-    assert lookup.site_url("adr/0004.md", "") == "adr/0004/"
+    assert lookup.site_url("adr/hb-004.md", "") == "adr/hb-004/"
 
 
 def test_js_has_no_absolute_url():

@@ -169,3 +169,44 @@ def test_notebook_pages_link_shared_css_instead_of_inlining_it(built_site):
 def test_notebook_pages_carry_glossary_tooltips(built_site):
     html = (built_site / "notebooks" / "event-loops" / "index.html").read_text(encoding="utf-8")
     assert '<abbr title="' in html
+
+
+# --- references: every LDR number links, old record addresses redirect ----------------------
+
+LDR_NUMBER = re.compile(r"(?<![\w/&#])#\d{3,5}\b|(?<![\w/-])ADR-\d{4}\b")
+NOT_PLAIN = {"a", "code", "pre", "script", "style", "kbd", "textarea", "svg"}
+
+
+def plain_ldr_numbers(site: Path) -> list[str]:
+    """LDR PR/issue numbers and LDR record numbers shown as plain text in page content.
+
+    Only the content of each page counts (``<article>``): the header and navigation repeat a
+    page's title, which cannot hold a link.
+    """
+    from bs4 import BeautifulSoup
+
+    found = []
+    for page in sorted(site.rglob("*.html")):
+        soup = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser")
+        for article in soup.find_all("article"):
+            for text in article.find_all(string=LDR_NUMBER):
+                if not any(parent.name in NOT_PLAIN for parent in text.parents):
+                    found.append(f"{page.relative_to(site)}: {text.strip()[:80]!r}")
+    return found
+
+
+def test_no_ldr_number_is_plain_text_outside_code(built_site):
+    assert plain_ldr_numbers(built_site) == []
+    linked = (built_site / "history" / "index.html").read_text(encoding="utf-8")
+    assert "https://github.com/LearningCircuit/local-deep-research/pull/4047" in linked
+
+
+def test_plain_number_check_catches_an_unlinked_number(tmp_path):
+    (tmp_path / "p.html").write_text("<article><p>see #4047</p><code>#1</code></article>")
+    assert len(plain_ldr_numbers(tmp_path)) == 1
+
+
+def test_old_record_addresses_redirect_to_hb_records(built_site):
+    for number in range(1, 9):
+        html = (built_site / "adr" / f"000{number}" / "index.html").read_text(encoding="utf-8")
+        assert f'href="../hb-00{number}/"' in html, number

@@ -178,7 +178,7 @@ ROWS: tuple[Row, ...] = (
         fd_type="regular file `*-wal` / `*-shm`",
         keys=("sqlite_wal", "sqlite_shm"),
         likely_source=(
-            "SQLCipher in WAL mode; about 3 FDs per pooled connection ([ADR-0004](adr/0004.md))."
+            "SQLCipher in WAL mode; about 3 FDs per pooled connection ([HB-004](adr/hb-004.md))."
         ),
         next_step=(
             "If it grows without limit, the periodic `engine.dispose()` is failing quietly:"
@@ -191,7 +191,7 @@ ROWS: tuple[Row, ...] = (
         page="playbook.md#wal-shm",
         notebook="notebooks/sqlite-wal-pools.ipynb",
         suspect_at=POOLED_TYPE_LIMIT,
-        fixes=(Fix("Wave 5", "wave-5", (3340, 3441, 3477), "bounded QueuePool, ADR-0004"),),
+        fixes=(Fix("Wave 5", "wave-5", (3340, 3441, 3477), "bounded QueuePool, HB-004"),),
     ),
     Row(
         id="sqlite-db",

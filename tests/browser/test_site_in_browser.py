@@ -270,7 +270,7 @@ def toggle_scheme(page) -> None:
 
 # --- checks -----------------------------------------------------------------------------------
 
-PAGES = ["", "history/", "adr/0004/", f"notebooks/{NOTEBOOK}/"]
+PAGES = ["", "history/", "adr/hb-004/", f"notebooks/{NOTEBOOK}/"]
 
 
 @pytest.mark.parametrize("path", PAGES)
@@ -352,7 +352,7 @@ def test_dark_light_toggle_keeps_notebook_output_readable(tab, base):
 
 ANCHORS = [
     "anti-patterns/#truthy-mock-sentinel",
-    "adr/0005/#addendum-measured-by-this-handbook",
+    "adr/hb-005/#addenda",
 ]
 
 
@@ -463,7 +463,7 @@ def test_external_request_check_catches_a_cdn(browser, base):
 def test_no_request_leaves_the_origin(browser, base):
     """Zero requests to other hosts, counted over every page this session opened."""
     with open_tab(browser, base) as visit:
-        for path in ("", "playbook/", "adr/0005/", f"notebooks/{NOTEBOOK}/"):
+        for path in ("", "playbook/", "adr/hb-005/", f"notebooks/{NOTEBOOK}/"):
             visit.page.goto(base + path, wait_until="networkidle")
         search(visit.page, "eventpoll")
     assert len(REQUESTS) > 10
