@@ -171,6 +171,9 @@ class Census:
     entries: tuple[FdEntry, ...] = ()
     unseen: frozenset[str] = field(default_factory=frozenset)
     source: str = "proc"
+    #: Where a census read back from a file came from (``"json"``); "" for one taken here.
+    #: Not serialised: a saved census of a live process must not read as live when reloaded.
+    origin: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "counts", MappingProxyType(dict(self.counts)))
@@ -383,18 +386,58 @@ def _read_links(pid: int, is_self: bool) -> list[tuple[int, str]]:
 def _denied_reason(pid: int, fd_dir: str, listed: int | None) -> str:
     who = f"uid {os.geteuid()}" if hasattr(os, "geteuid") else "this user"
     seen = f"could list {listed} FDs but not read their targets" if listed is not None else ""
-    return (
-        f"permission denied reading {fd_dir} as {who}"
-        + (f" ({seen})" if seen else "")
-        + "; another user's FD table needs root: run as root (sudo) on the host, or inside a"
-        " container with `docker exec --user 0 ...`"
-    )
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        # Advice to "run as root" would send root in a circle.
+        advice = (
+            "; even root is refused here: the process is likely outside this container's"
+            " reach (another PID or user namespace) or a security module (Yama ptrace_scope,"
+            " AppArmor, SELinux) forbids it; read it from the host, or inside its container"
+            " with `docker exec --user 0 ...`"
+        )
+    else:
+        advice = (
+            "; another user's FD table needs root: run as root (sudo) on the host, or inside a"
+            " container with `docker exec --user 0 ...`"
+        )
+    return f"permission denied reading {fd_dir} as {who}" + (f" ({seen})" if seen else "") + advice
+
+
+_PF_KTHREAD = 0x00200000  # include/linux/sched.h
+
+
+def _stat(pid: int) -> tuple[str, int, str] | None:
+    """(state letter, flags, start time) from /proc/PID/stat; None once the process is gone."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            fields = fh.read().rpartition(b")")[2].split()
+        return fields[0].decode(), int(fields[6]), fields[19].decode()
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def _check_readable(pid: int) -> tuple[str, int, str] | None:
+    """Refuse a zombie or a kernel thread, which hold no FD table, before reading."""
+    before = _stat(pid)
+    if before is None:
+        return None  # _read_links reports the missing process
+    state, flags, _ = before
+    if state == "Z":
+        raise ProcessNotFound(pid, "is a zombie (it exited; its parent has not reaped it): no FDs")
+    if flags & _PF_KTHREAD:
+        raise CensusError(pid, "is a kernel thread: it has no FD table")
+    return before
 
 
 def _census_proc(pid: int, is_self: bool) -> Census:
+    before = None if is_self else _check_readable(pid)
     pairs = _read_links(pid, is_self)
-    if not pairs and not os.path.exists(f"/proc/{pid}"):
-        raise ProcessNotFound(pid, "process exited while its FDs were being read")
+    if not is_self:
+        after = _stat(pid)
+        # Gone, a zombie now, or the PID reused by another process: the listing is partial.
+        if after is None or after[0] == "Z" or (before and after[2] != before[2]):
+            raise ProcessNotFound(pid, "process exited while being read")
+    elif not pairs and not os.path.exists(f"/proc/{pid}"):
+        raise ProcessNotFound(pid, "process exited while being read")
     counts = _zero_counts()
     entries: list[FdEntry] = []
     append = entries.append

@@ -18,6 +18,8 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, NoReturn
 
+from .termsafe import printable
+
 if TYPE_CHECKING:
     from .census import Census
 
@@ -51,7 +53,7 @@ def _positive(kind: type) -> object:
             value = kind(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
-        if value <= 0:
+        if not 0 < value < float("inf"):  # also refuses nan
             raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
         return value
 
@@ -91,7 +93,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("pid", type=pid_arg)
     p.add_argument("--every", type=_positive(float), default=10.0, metavar="S", help="seconds")
     p.add_argument("--samples", type=_positive(int), default=6, metavar="N", help="at least 2")
-    p.add_argument("--plot", metavar="FILE.png", help="draw the growth into a PNG")
+    p.add_argument("--plot", metavar="FILE.png", help="draw the growth (.png, .svg or .pdf)")
+    p.add_argument("--force", action="store_true", help="let --plot replace an existing file")
     return parser
 
 
@@ -109,15 +112,19 @@ def _one_source(args: argparse.Namespace) -> Census:
 
 
 def _load(spec: str) -> Census:
-    """A ``diff`` operand: an existing file, ``-``, or else a PID."""
-    if spec == "-" or os.path.exists(spec):
+    """A ``diff`` operand: an existing file, ``-``, or else a PID; never silently both."""
+    try:
+        pid: int | None = pid_arg(spec)
+    except argparse.ArgumentTypeError:
+        pid = None
+    if pid is not None and os.path.lexists(spec):
+        raise UsageError(f"{spec} is both a file here and a PID: write ./{spec} for the file")
+    if pid is None:
+        if spec != "-" and not os.path.lexists(spec):
+            raise UsageError(f"{printable(repr(spec))} is neither a snapshot file nor a PID")
         from .snapshot_parse import read_snapshot
 
         return read_snapshot(spec)
-    try:
-        pid = pid_arg(spec)
-    except argparse.ArgumentTypeError:
-        raise UsageError(f"{spec!r} is neither a snapshot file nor a PID") from None
     from .census import census
 
     return census(pid)
@@ -166,16 +173,25 @@ def cmd_diff(args: argparse.Namespace) -> int:
     if args.a == "-" and args.b == "-":
         raise UsageError("only one of A and B can be - (stdin)")
     a, b = _load(args.a), _load(args.b)
+    from .report import comparable_keys, diff_table, hidden_keys
+
+    if a.pid and b.pid and a.pid != b.pid:
+        sys.stderr.write(
+            f"{PROG}: warning: A is PID {a.pid} and B is PID {b.pid}: two different processes\n"
+        )
     if args.json:
         import json
 
-        keys = sorted(set(a.counts) | set(b.counts))
-        change = {k: b[k] - a[k] for k in keys if b[k] != a[k]}
-        out = {"a": a.to_dict(), "b": b.to_dict(), "change": change, "total": b.total - a.total}
+        change = {k: b[k] - a[k] for k in comparable_keys(a, b) if b[k] != a[k]}
+        out = {
+            "a": a.to_dict(),
+            "b": b.to_dict(),
+            "change": change,
+            "total": b.total - a.total,
+            "not_compared": hidden_keys(a, b),
+        }
         sys.stdout.write(json.dumps(out) + "\n")
     else:
-        from .report import diff_table
-
         sys.stdout.write(diff_table(a, b, args.a, args.b))
     return EXIT_OK
 
@@ -185,14 +201,31 @@ def cmd_watch(args: argparse.Namespace) -> int:
 
     if args.samples < 2:
         raise UsageError("--samples must be at least 2: growth needs two points")
+    if args.plot is not None:
+        try:
+            watch.check_plot_path(args.plot, args.force)  # before an hour of sampling, not after
+        except watch.PlotPathError as exc:
+            raise UsageError(str(exc)) from None
     w = watch.sample(args.pid, args.every, args.samples)
-    if len(w.censuses) < 2:
-        raise UsageError("fewer than 2 samples taken: nothing to compare")
     sys.stdout.write(watch.render_text(w))
-    if args.plot:
-        watch.plot(w, args.plot)
-        sys.stdout.write(f"plot written to {args.plot}\n")
-    return EXIT_LEAK if w.suspects else EXIT_OK
+    sys.stdout.flush()
+    if len(w.censuses) < 2:
+        if w.interrupted:
+            raise KeyboardInterrupt
+        raise UsageError(f"PID {args.pid} went away after 1 sample: no growth to judge")
+    status = EXIT_LEAK if w.suspects else EXIT_OK
+    if args.plot is not None:
+        try:
+            written = watch.plot(w, args.plot, args.force)
+        except (OSError, watch.PlotPathError) as exc:
+            reason = getattr(exc, "strerror", None) or exc
+            _fail(f"could not write the plot {printable(args.plot)}: {reason}")
+            status = EXIT_LEAK if w.suspects else EXIT_BAD_INPUT  # a leak is never hidden
+        else:
+            sys.stdout.write(f"plot written to {printable(written)}\n")
+    if w.interrupted:
+        raise KeyboardInterrupt
+    return status
 
 
 COMMANDS = {
@@ -205,8 +238,14 @@ COMMANDS = {
 
 
 def _fail(message: str) -> int:
-    sys.stderr.write(f"{PROG}: {' '.join(str(message).split())}\n")
+    if sys.stderr is not None:
+        sys.stderr.write(f"{PROG}: {printable(' '.join(str(message).split()))}\n")
     return EXIT_BAD_INPUT
+
+
+def _denied(exc: PermissionError) -> str:
+    advice = "" if os.geteuid() == 0 else " (rerun as root, or as its owner)"
+    return f"{exc.filename}: permission denied{advice}"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -216,7 +255,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     import gc
 
     gc.disable()
-    args = build_parser().parse_args(argv)
+    if sys.stdout is None:  # started with stdout closed (`>&-`): no place for the result
+        return _fail("stdout is closed: nothing to write the result to")
+    try:
+        args = build_parser().parse_args(argv)
+    except KeyboardInterrupt:
+        return 130
     from .census import CensusError
 
     try:
@@ -232,11 +276,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except FileNotFoundError as exc:
         return _fail(f"{exc.filename}: no such file")
     except PermissionError as exc:
-        return _fail(f"{exc.filename}: permission denied (rerun as root, or as its owner)")
+        return _fail(_denied(exc))
     except OSError as exc:
         return _fail(f"{getattr(exc, 'filename', None) or 'I/O'}: {exc.strerror or exc}")
     except KeyboardInterrupt:
-        sys.stderr.write(f"{PROG}: interrupted\n")
+        if sys.stderr is not None:
+            sys.stderr.write(f"{PROG}: interrupted\n")
         return 130
     except Exception as exc:
         # Matched by name: importing snapshot_parse up front would slow the PID path.

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .census import census
+from .termsafe import printable
 
 __all__ = ["PidfdTarget", "pidfd_targets", "render_text", "summary", "to_dict"]
 
@@ -81,7 +82,8 @@ def render_text(pid: int, targets: list[PidfdTarget]) -> str:
     lines = []
     for t in targets:
         if t.state == ALIVE:
-            lines.append(f"fd={t.fd} alive pid={t.target} : {t.cmdline[:80] or '<no cmdline>'}")
+            cmd = printable(t.cmdline[:80]) or "<no cmdline>"
+            lines.append(f"fd={t.fd} alive pid={t.target} : {cmd}")
         elif t.state == ZOMBIE:
             lines.append(f"fd={t.fd} zombie pid={t.target} (exited, not yet reaped)")
         elif t.state == ORPHAN:

@@ -22,6 +22,10 @@ Paste noise is tolerated, by rules simple enough to port to the playbook's paste
   that is not a prompt (does not end in ``$``, ``#``, ``>`` or ``%``) continues the target,
   unless the target already ends in ``]``.
 * An FD number seen twice (the same listing pasted twice) counts once; the last line wins.
+* A file name may hold a newline, and ``ls`` prints it raw: a line right after an entry that
+  is not shaped like that entry's line (other column offsets, link count, owner, group or size)
+  is taken as the rest of that entry's target, not as an FD. A name crafted to copy the
+  listing's exact shape still reads as an FD line; only ``leaklab census PID`` is immune.
 
 Text with no FD line at all, an empty file and binary data are refused with
 :class:`SnapshotError`, whose message is meant to be shown as is.
@@ -29,9 +33,8 @@ Text with no FD line at all, an empty file and binary data are refused with
 
 from __future__ import annotations
 
-import json
 import re
-from typing import Any
+from dataclasses import replace
 
 from .census import CATEGORIES, SOCKET_KINDS, Census, FdEntry, categorize
 
@@ -67,15 +70,20 @@ class SnapshotError(ValueError):
 
 
 def decode(data: bytes, name: str) -> str:
-    """Bytes -> text with LF line ends; refuses empty and binary input."""
+    """Bytes -> text with LF line ends; refuses empty and binary input.
+
+    A file name that is not UTF-8 (``ls`` prints it byte for byte) does not make a listing
+    binary: undecodable bytes are kept as surrogate escapes and printed as ``\\xNN``. Text
+    with NUL bytes, or with more undecodable bytes than one in eight, is refused.
+    """
     if not data.strip():
         raise SnapshotError(f"{name} is empty: nothing to read")
     if b"\x00" in data:
         raise SnapshotError(f"{name} is binary (it contains NUL bytes), not a text snapshot")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise SnapshotError(f"{name} is binary (not UTF-8 text), not a text snapshot") from None
+    text = data.decode("utf-8", "surrogateescape").removeprefix("\ufeff")
+    bad = sum(1 for ch in text if "\udc80" <= ch <= "\udcff")
+    if bad * 8 > len(data):
+        raise SnapshotError(f"{name} is binary (not UTF-8 text), not a text snapshot")
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
@@ -96,6 +104,22 @@ def _census_from_targets(pid: int, targets: dict[int, str], source: str) -> Cens
     return Census(pid, len(entries), counts, tuple(entries), frozenset(SOCKET_KINDS), source)
 
 
+def _shape(line: str) -> tuple[object, ...] | None:
+    """What every line of one ``ls -l`` listing shares: column offsets, links, owner, size.
+
+    ``ls`` pads its columns, so within one listing the FD number starts at the same offset
+    after the mode string, after the same link count, owner, group and size. A line that is
+    shaped differently right after an entry is text from inside that entry's target (a file
+    name with a newline in it), not an FD of its own.
+    """
+    mode, arrow = MODE.search(line), ARROW.search(line)
+    if mode is None or arrow is None:
+        return None
+    start = mode.start() + (0 if line[mode.start()] == "l" else 1)
+    prefix = line[start : arrow.start()]
+    return (len(prefix), *prefix.split()[1:5])
+
+
 def _is_continuation(line: str) -> bool:
     return bool(line) and not any(c.isspace() for c in line) and not line.endswith(PROMPT_END)
 
@@ -108,10 +132,14 @@ def parse_ls(text: str) -> Census | None:
     parts = 0
     last_fd: int | None = None  # the entry whose target a wrapped line may continue
 
+    shape: tuple[object, ...] | None = None  # of the entry the next line may continue
+
     def finish(entry: str) -> int:
+        nonlocal shape
         m = ARROW.search(entry)
         assert m is not None
         targets[int(m.group(1))] = m.group(2).strip()
+        shape = _shape(entry)
         return int(m.group(1))
 
     for raw in text.split("\n"):
@@ -127,6 +155,9 @@ def parse_ls(text: str) -> Census | None:
                 pending = joined
             continue
         if MODE.search(line):
+            if last_fd is not None and ARROW.search(line) and _shape(line) != shape:
+                targets[last_fd] += "\n" + line  # a name with a newline, shaped unlike ls
+                continue
             if ARROW.search(line):
                 last_fd = finish(line)
             else:
@@ -177,16 +208,14 @@ def parse_report(text: str) -> Census | None:
 
 
 def parse_json(text: str) -> Census:
-    """leaklab's own JSON -> Census."""
+    """leaklab's own JSON -> Census, after checking it against the schema."""
+    from .snapshot_schema import SchemaError, loads, validate
+
     try:
-        data: Any = json.loads(text)
-        if not isinstance(data, dict) or "counts" not in data or "total" not in data:
-            raise KeyError("counts/total")
-        return Census.from_dict(data)
-    except (ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise SnapshotError(
-            f"looks like JSON but is not a leaklab census ({type(exc).__name__}: {exc})"
-        ) from None
+        data = validate(loads(text))
+    except SchemaError as exc:
+        raise SnapshotError(f"not a valid leaklab census: {exc}") from None
+    return replace(Census.from_dict(data), origin="json")
 
 
 def parse_snapshot(text: str, name: str = "input") -> Census:
@@ -206,14 +235,11 @@ def parse_snapshot(text: str, name: str = "input") -> Census:
 
 
 def read_snapshot(path: str) -> Census:
-    """Read ``path`` (``-`` for stdin) read-only and parse it."""
-    import sys
+    """Read ``path`` (``-`` for stdin) read-only and bounded (:mod:`leaklab.inputs`); parse it."""
+    from .inputs import InputError, read_input
 
-    if path == "-":
-        data = sys.stdin.buffer.read()
-        name = "stdin"
-    else:
-        with open(path, "rb") as fh:
-            data = fh.read()
-        name = path
+    try:
+        data, name = read_input(path)
+    except InputError as exc:
+        raise SnapshotError(str(exc)) from None
     return parse_snapshot(decode(data, name), name)

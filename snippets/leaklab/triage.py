@@ -25,6 +25,7 @@ from typing import Any
 
 from .census import CATEGORIES, Census
 from .lookup import DEFAULT_SITE_ROOT, DOMINANT_SHARE, MAX_DOMINANT, Row, row_for, site_url
+from .termsafe import printable
 
 __all__ = ["Finding", "Triage", "plain", "render_text", "to_dict", "triage"]
 
@@ -92,9 +93,12 @@ def _fixes(row: Row) -> str:
 
 
 def describe_source(c: Census) -> str:
+    """``PID 12 (live /proc)``; a census read back from JSON says so, never "live"."""
     where = f"PID {c.pid}" if c.pid else "snapshot"
     kind = {"proc": "live /proc", "psutil": "live, psutil"}.get(c.source, f"{c.source} text")
-    return f"{where} ({kind})"
+    if c.origin == "json":
+        kind = f"saved leaklab JSON of a {c.source} census"
+    return printable(f"{where} ({kind})")
 
 
 def render_text(t: Triage, site_root: str = DEFAULT_SITE_ROOT) -> str:

@@ -12,24 +12,32 @@ so a log file or CI output stays readable. Ctrl-C stops early and reports what w
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TextIO
 
-from .census import CATEGORIES, Census, census
+from .census import CATEGORIES, Census, ProcessNotFound, census
 from .lookup import row_for
 from .measure import Verdict, judge
+from .termsafe import printable
 
-__all__ = ["Watch", "plot", "render_text", "sample"]
+__all__ = ["PlotPathError", "Watch", "check_plot_path", "plot", "render_text", "sample"]
 
 
 @dataclass(frozen=True)
 class Watch:
     pid: int
     times: tuple[float, ...]  # seconds since the first sample
-    censuses: tuple[Census, ...]
+    censuses: tuple[Census, ...]  # counts only: entries are dropped as each sample is taken
+    #: Seconds since the first sample at which the process was found gone, or None.
+    gone_at: float | None = None
+    gone_reason: str = ""
+    #: True when Ctrl-C ended the series early.
+    interrupted: bool = False
 
     @property
     def keys(self) -> list[str]:
@@ -65,6 +73,11 @@ def _progress_line(i: int, n: int, c: Census, first: Census) -> str:
     return f"[{i}/{n}] {c.total} FDs ({change})"
 
 
+def _counts_only(c: Census) -> Census:
+    """The census without its entries: 16k FDs' entries were about 2.9 MB per sample."""
+    return Census(c.pid, c.total, c.counts, (), c.unseen, c.source)
+
+
 def sample(
     pid: int,
     every: float,
@@ -72,17 +85,32 @@ def sample(
     stream: TextIO | None = None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> Watch:
-    """Take ``samples`` censuses of ``pid``, ``every`` seconds apart, showing progress."""
+    """Take ``samples`` censuses of ``pid``, ``every`` seconds apart, showing progress.
+
+    A process that goes away mid-watch (the EMFILE crash a watch exists to catch) ends the
+    series: the samples taken so far are returned with ``gone_at`` set. If even the first
+    census fails, its :class:`CensusError` propagates.
+    """
     out = stream if stream is not None else sys.stderr
     tty = out.isatty()
     start = time.monotonic()
     times: list[float] = []
     taken: list[Census] = []
+    gone_at: float | None = None
+    reason = ""
+    interrupted = False
     try:
         for i in range(1, samples + 1):
             if i > 1:
                 sleep(max(0.0, start + (i - 1) * every - time.monotonic()))
-            taken.append(census(pid))
+            try:
+                c = _counts_only(census(pid))
+            except ProcessNotFound as exc:
+                if not taken:
+                    raise
+                gone_at, reason = time.monotonic() - start, exc.reason
+                break
+            taken.append(c)
             times.append(time.monotonic() - start)
             line = _progress_line(i, samples, taken[-1], taken[0])
             if tty:
@@ -92,26 +120,41 @@ def sample(
             out.flush()
     except KeyboardInterrupt:
         out.write("\ninterrupted; reporting the samples taken so far\n")
+        interrupted = True
     finally:
         if tty:
             out.write("\n")
             out.flush()
-    return Watch(pid, tuple(times), tuple(taken))
+    return Watch(pid, tuple(times), tuple(taken), gone_at, reason, interrupted)
 
 
 def render_text(w: Watch) -> str:
-    span = w.times[-1] - w.times[0]
-    lines = [
-        f"Watched PID {w.pid}: {len(w.censuses)} samples over {span:.1f} s",
-        f"{'category':<12}  {'first':>7}  {'last':>7}  {'change':>7}  {'per hour':>10}  verdict",
-    ]
-    for key in [*w.keys, "total"]:
-        s = w.series(key)
+    """Every sample, then each type's change and verdict, then the overall verdict."""
+    span = w.times[-1] - w.times[0] if w.times else 0.0
+    keys = w.keys
+    lines = [f"Watched PID {w.pid}: {len(w.censuses)} samples over {span:.1f} s"]
+    lines.append(f"{'sample':>6}  {'at s':>8}  {'total':>7}  " + "  ".join(keys))
+    for i, (t, c) in enumerate(zip(w.times, w.censuses, strict=True), 1):
+        cells = "  ".join(f"{c[k]:>{len(k)}d}" for k in keys)
+        lines.append(f"{i:6d}  {t:8.1f}  {c.total:7d}  {cells}")
+    if len(w.censuses) >= 2:
         lines.append(
-            f"{key:<12}  {s[0]:7d}  {s[-1]:7d}  {s[-1] - s[0]:+7d}  {w.per_hour(key):+10.1f}"
-            f"  {w.verdict(key).value}"
+            f"{'category':<12}  {'first':>7}  {'last':>7}  {'change':>7}  {'per hour':>10}  verdict"
         )
-    if w.suspects:
+        for key in [*keys, "total"]:
+            s = w.series(key)
+            lines.append(
+                f"{key:<12}  {s[0]:7d}  {s[-1]:7d}  {s[-1] - s[0]:+7d}  {w.per_hour(key):+10.1f}"
+                f"  {w.verdict(key).value}"
+            )
+    if w.gone_at is not None:
+        lines.append(
+            f"PID {w.pid} went away between {w.times[-1]:.1f} s and {w.gone_at:.1f} s"
+            f" ({w.gone_reason}); the verdict covers the samples before that"
+        )
+    if len(w.censuses) < 2:
+        lines.append("Verdict: none (fewer than 2 samples: no growth to judge)")
+    elif w.suspects:
         verb = "grows" if len(w.suspects) == 1 else "grow"
         lines.append(f"Verdict: LEAK SUSPECTED ({', '.join(w.suspects)} {verb} steadily)")
     else:
@@ -119,13 +162,58 @@ def render_text(w: Watch) -> str:
     return "\n".join(lines) + "\n"
 
 
-def plot(w: Watch, path: str) -> None:
-    """Draw each moving type relative to its first sample; matplotlib is imported only here."""
+#: File types ``--plot`` writes; matplotlib picks the format from the extension.
+PLOT_FORMATS = (".png", ".svg", ".pdf")
+
+
+class PlotPathError(ValueError):
+    """``--plot`` names a file that cannot or must not be written; said before sampling."""
+
+
+def check_plot_path(path: str, force: bool = False) -> str:
+    """The absolute path ``--plot`` will write, or :class:`PlotPathError` saying why not.
+
+    Checked before the first sample, so a watch of an hour is not lost to a typo: a known
+    extension, an existing writable folder, no symlink (never followed), and no existing file
+    unless ``force`` (then only a regular file is replaced).
+    """
+    shown = printable(path)
+    ext = os.path.splitext(path)[1].lower()
+    if ext not in PLOT_FORMATS:
+        raise PlotPathError(f"--plot {shown}: name a {', '.join(PLOT_FORMATS)} file")
+    full = os.path.abspath(path)
+    folder = os.path.dirname(full)
+    if not os.path.isdir(folder):
+        raise PlotPathError(f"--plot {shown}: folder {printable(folder)} does not exist")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise PlotPathError(f"--plot {shown}: folder {printable(folder)} is not writable")
+    if os.path.islink(full):
+        raise PlotPathError(f"--plot {shown}: is a symlink; symlinks are never followed")
+    if os.path.lexists(full):
+        if not force:
+            raise PlotPathError(f"--plot {shown}: exists; add --force to replace it")
+        if not os.path.isfile(full):
+            raise PlotPathError(f"--plot {shown}: exists and is not a regular file")
+    return full
+
+
+def plot(w: Watch, path: str, force: bool = False) -> str:
+    """Draw each moving type relative to its first sample; return the absolute path written.
+
+    The figure is rendered in memory and written to a new file in the target folder, which
+    then takes the final name: without ``force`` by a hard link that fails if the name exists,
+    with ``force`` by rename. Either way no symlink is followed and a failed write leaves no
+    partial file. matplotlib is imported only here.
+    """
+    import io
+    import tempfile
+
     import matplotlib
 
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
 
+    full = check_plot_path(path, force)
     fig = Figure(figsize=(7, 3.5), layout="constrained")
     ax = fig.add_subplot()
     minutes = [t / 60 for t in w.times]
@@ -139,4 +227,18 @@ def plot(w: Watch, path: str) -> None:
     ax.set_ylabel("FDs relative to first sample")
     ax.set_title(f"PID {w.pid}: FD growth by type")
     ax.legend(loc="upper left", fontsize="small")
-    fig.savefig(path, dpi=100)
+    buf = io.BytesIO()
+    fig.savefig(buf, format=os.path.splitext(full)[1][1:].lower(), dpi=100)
+    fd, tmp = tempfile.mkstemp(prefix=".leaklab-plot-", dir=os.path.dirname(full))
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(buf.getvalue())
+        os.chmod(tmp, 0o644)
+        if force:
+            os.replace(tmp, full)
+        else:
+            os.link(tmp, full)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+    return full
