@@ -22,6 +22,7 @@ def normalise(text: str, name: str) -> str:
         # How far a drip got depends on timing: keep the shape, the verdicts and the rows.
         text = re.sub(r"[+-]?\d+(\.\d+)?", "N", text)
         text = re.sub(r"\[N/N\].*\n", "", text)
+        text = re.sub(r" +", " ", text)  # a count's digits shift its column's padding
     return text
 
 
