@@ -132,14 +132,14 @@ def test_triage_of_the_incident_points_at_eventpoll_and_pidfd():
 def test_triage_json_and_site_root_from_environment():
     import os
 
-    env = dict(os.environ, LEAKLAB_SITE_ROOT="http://127.0.0.1:8000/")
+    env = dict(os.environ, HANDBOOK_SITE_URL="http://handbook.test/hb")
     proc = leaklab("triage", "--from", str(INCIDENT), "--json", env=env)
     assert proc.returncode == 1
     data = json.loads(proc.stdout)
     assert data["leak_suspected"] is True
     first = data["findings"][0]
     assert (first["category"], first["count"], first["row"]) == ("eventpoll", 929, "eventpoll")
-    assert first["page"] == "http://127.0.0.1:8000/playbook/#eventpoll"
+    assert first["page"] == "http://handbook.test/hb/playbook/#eventpoll"
     assert 3855 in first["prs"] and 4047 in first["prs"]
 
 

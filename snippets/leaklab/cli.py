@@ -77,7 +77,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("triage", help="dominant FD types and their lookup-table rows")
     p.add_argument("pid", nargs="?", type=pid_arg, help="process to read from /proc")
     p.add_argument("--from", dest="source", metavar="FILE", help="saved snapshot, - for stdin")
-    p.add_argument("--site-root", metavar="URL", help="handbook URL the links start with")
+    p.add_argument(
+        "--site-root",
+        metavar="URL",
+        help="handbook URL the links start with (default: $HANDBOOK_SITE_URL, else the local "
+        "`make serve` address http://127.0.0.1:8000/)",
+    )
     p.add_argument("--json", action="store_true", help="machine-readable triage")
 
     p = sub.add_parser("pidfds", help="every pidfd with the process it points at")
@@ -142,10 +147,10 @@ def cmd_census(args: argparse.Namespace) -> int:
 
 
 def cmd_triage(args: argparse.Namespace) -> int:
-    from .lookup import DEFAULT_SITE_ROOT
+    from .site import site_url
     from .triage import render_text, to_dict, triage
 
-    root = args.site_root or os.environ.get("LEAKLAB_SITE_ROOT") or DEFAULT_SITE_ROOT
+    root = args.site_root or site_url()
     t = triage(_one_source(args))
     if args.json:
         import json

@@ -23,6 +23,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .site import LOCAL_SERVE_URL
+
 __all__ = [
     "DEFAULT_SITE_ROOT",
     "DOMINANT_SHARE",
@@ -37,8 +39,9 @@ __all__ = [
 
 MARKDOWN_PATH = Path(__file__).resolve().with_name("lookup-table.md")
 
-#: Where the published handbook lives; ``--site-root`` or ``LEAKLAB_SITE_ROOT`` override it.
-DEFAULT_SITE_ROOT = "https://learningcircuit.github.io/resource-cleanup-handbook/"
+#: The root page links start with when no other is given: the local ``make serve`` address
+#: (``leaklab.site``; ``HANDBOOK_SITE_URL`` and ``--site-root`` choose another).
+DEFAULT_SITE_ROOT = LOCAL_SERVE_URL
 
 #: A type is *dominant* when it holds at least this share of all FDs (the largest type always is).
 DOMINANT_SHARE = 0.10

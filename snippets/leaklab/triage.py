@@ -130,6 +130,12 @@ def render_text(t: Triage, site_root: str = DEFAULT_SITE_ROOT) -> str:
         ]
         if row.notebook:
             lines.append(f"   notebook:      {site_url(row.notebook, site_root)}")
+    if site_root == DEFAULT_SITE_ROOT:
+        lines += [
+            "",
+            f"Links point at a local `make serve` ({DEFAULT_SITE_ROOT}); set HANDBOOK_SITE_URL or",
+            "--site-root to the address where the handbook is published.",
+        ]
     return "\n".join(lines) + "\n"
 
 
