@@ -148,12 +148,13 @@ ROWS: tuple[Row, ...] = (
         keys=("socket",),
         likely_source="HTTP keep-alive connections, SSE streams, Socket.IO connections.",
         next_step=(
-            "Match against the TCP states in `/proc/PID/net/tcp`; check the patterns the"
-            " Round 7 review recorded as R7A8."
+            "Match against the TCP states in `/proc/PID/net/tcp`; check the socket patterns"
+            " that audit agent [R7A8](glossary.md#audit-labels) recorded in Wave 7."
         ),
         where_to_look=(
             "`leaklab census PID` splits sockets by protocol and TCP state (from"
-            " /proc/PID/net/tcp); check the R7A8 patterns of the Round 7 review"
+            " /proc/PID/net/tcp); check the socket patterns of audit agent R7A8 (round 7,"
+            " agent 8 of the Wave 7 audit)"
         ),
         page="history.md#wave-3",
         notebook="notebooks/http-sessions.ipynb",
@@ -202,8 +203,8 @@ ROWS: tuple[Row, ...] = (
         keys=("sqlite_db",),
         likely_source="Plain SQLite connections from an engine with no bounded pool.",
         next_step=(
-            "Audit every `create_engine` call (R7A6 of the Round 7 review found two unmanaged"
-            " engines this way)."
+            "Audit every `create_engine` call (audit agent [R7A6](glossary.md#audit-labels)"
+            " found two unmanaged engines this way)."
         ),
         where_to_look="every create_engine call: each engine needs a bounded pool and a dispose",
         page="history.md#wave-5",
