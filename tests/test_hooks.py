@@ -49,3 +49,30 @@ def test_changelog_page_shows_unreleased_fragments():
     notes = changelog_draft.unreleased_notes(ROOT)
     assert notes.startswith("## Unreleased")
     assert "handbook issue 2" in notes
+
+
+def test_notebook_toc_points_at_the_ids_nbconvert_wrote():
+    import notebook_toc
+    from mkdocs.structure.toc import AnchorLink
+
+    html = (
+        '<h1 id="anti-pattern-__del__-at-exit">Anti-pattern: <code>__del__</code> at exit'
+        '<a class="anchor-link" href="#anti-pattern-__del__-at-exit">¶</a></h1>'
+        '<h2 id="the-experiment">The experiment<a class="anchor-link" href="#x">¶</a></h2>'
+    )
+    # What mkdocs-jupyter's Markdown pass makes of the first heading: the `{#...}` it could not
+    # read (the `__` turned into bold) stays in the title and the whole line is slugified.
+    top = AnchorLink(
+        "Anti-pattern: __del__ at exit {#anti-pattern-del-at-exit}",
+        "anti-pattern-__del__-at-exit-anti-pattern-del-at-exit",
+        1,
+    )
+    child = AnchorLink("The experiment", "the-experiment", 2)
+    top.children.append(child)
+    assert notebook_toc.fix_toc([top], html) == 2
+    assert (top.title, top.url) == (
+        "Anti-pattern: __del__ at exit",
+        "#anti-pattern-__del__-at-exit",
+    )
+    assert (child.title, child.url) == ("The experiment", "#the-experiment")
+    assert notebook_toc.fix_toc([top], html) == 0

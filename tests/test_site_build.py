@@ -13,6 +13,7 @@ import nbformat
 import pytest
 from conftest import ROOT, quiet_env, tool
 from site_checks import external_references, is_external
+from site_links import crawl, resolve
 
 
 def build(config_dir: Path, site_dir: Path, **env: str) -> subprocess.CompletedProcess[str]:
@@ -53,6 +54,42 @@ def test_every_notebook_is_rendered_with_its_download(built_site):
         page = built_site / "notebooks" / notebook.stem
         assert (page / "index.html").is_file(), notebook.name
         assert (page / notebook.name).read_bytes() == notebook.read_bytes()
+
+
+def test_no_internal_link_or_anchor_is_broken(built_site):
+    report = crawl(built_site)
+    assert report.links > 1000, report.summary()
+    assert report.broken == [], report.summary()
+
+
+def test_crawl_catches_a_missing_page_and_a_missing_anchor(tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "index.html").write_text(
+        '<h2 id="here">Here</h2><a href="a/">ok</a><a href="#here">ok</a>'
+        '<a href="a/#nowhere">bad anchor</a><a href="b/">bad page</a>'
+        '<a href="https://example.org/x">not ours</a>'
+    )
+    (tmp_path / "a" / "index.html").write_text('<h1 id="top">3818 (a PR number)</h1>')
+    report = crawl(tmp_path)
+    assert report.broken == [
+        "index.html: a/#nowhere (no such anchor)",
+        "index.html: b/ (no such file)",
+    ]
+    assert report.stray_headings == ["a/index.html: '3818 (a PR number)'"]
+
+
+def test_kit_tables_in_notebook_output_link_from_the_notebook_page(built_site):
+    # The fingerprints notebook displays this table in a cell output, which MkDocs never sees.
+    from leaklab.fingerprints import load_fingerprints, render_markdown
+    from leaklab.lookup import FROM_NOTEBOOK
+
+    table = render_markdown(load_fingerprints(), site_root=FROM_NOTEBOOK)
+    page = "notebooks/fd-fingerprints/index.html"
+    links = re.findall(r"\]\(([^)]+)\)", table)
+    assert links
+    for link in links:
+        target, _fragment = resolve(built_site, page, link)
+        assert (built_site / target).is_file(), f"{link} from {page}"
 
 
 def test_built_site_fetches_nothing_from_other_hosts(built_site):

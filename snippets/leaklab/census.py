@@ -7,7 +7,9 @@ returns a value that can be compared, asserted on and serialised.
 
 Only the standard library is imported at module level, so a bare child interpreter (another
 CPython version with ``PYTHONPATH=snippets``) can run a census; psutil is imported only on
-platforms without ``/proc``.
+platforms without ``/proc``. ``leaklab census PID --json`` is timed against a shell pipeline
+with start-up included, so this module also stays clear of ``dataclasses`` (which pulls in
+``inspect``) and of ``typing``: it loads only what a census needs.
 """
 
 from __future__ import annotations
@@ -15,10 +17,13 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections import namedtuple
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, NamedTuple
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = [
     "CATEGORIES",
@@ -101,18 +106,20 @@ class ProcessAccessDenied(CensusError):
     """The FD table exists but this user may not read it."""
 
 
-class FdEntry(NamedTuple):
+class FdEntry(namedtuple("FdEntry", ("fd", "target", "category", "detail"), defaults=(None,))):
     """One open FD: its number, the raw link target, its category and an optional detail.
 
-    ``detail`` is the socket protocol and TCP state (``"tcp listen"``, ``"unix"``), the target
-    PID of a pidfd (``"pid=-1"`` once the child has exited and been reaped), or ``"deleted"`` for
-    a file unlinked while open.
+    ``fd`` is an int and the others are str; ``detail`` (default None) is the socket protocol
+    and TCP state (``"tcp listen"``, ``"unix"``), the target PID of a pidfd (``"pid=-1"`` once
+    the child has exited and been reaped), or ``"deleted"`` for a file unlinked while open.
     """
+
+    __slots__ = ()
 
     fd: int
     target: str
     category: str
-    detail: str | None = None
+    detail: str | None
 
 
 def categorize(target: str) -> str:
@@ -155,7 +162,6 @@ def _only_fd_entries(entries: tuple[Any, ...]) -> bool:
     return not entries or set(map(type, entries)) == {FdEntry}
 
 
-@dataclass(frozen=True)
 class Census:
     """An immutable snapshot of one process's FD table.
 
@@ -163,26 +169,65 @@ class Census:
     ``socket.tcp.<state>`` key for each TCP state present. ``unseen`` names the categories this
     platform cannot tell apart; on Linux it is empty, without ``/proc`` those FDs are counted
     under ``unclassified``.
+
+    Written out rather than as a frozen dataclass: ``dataclasses`` costs the command line a
+    fifth of its start-up. Attributes cannot be reassigned, and two censuses are equal when
+    all six fields are.
     """
+
+    __slots__ = ("counts", "entries", "origin", "pid", "source", "total", "unseen")
+    _FIELDS = ("pid", "total", "counts", "entries", "unseen", "source")  # compared, serialised
 
     pid: int
     total: int
     counts: Mapping[str, int]
-    entries: tuple[FdEntry, ...] = ()
-    unseen: frozenset[str] = field(default_factory=frozenset)
-    source: str = "proc"
+    entries: tuple[FdEntry, ...]
+    unseen: frozenset[str]
+    source: str
     #: Where a census read back from a file came from (``"json"``); "" for one taken here.
-    #: Not serialised: a saved census of a live process must not read as live when reloaded.
-    origin: str = field(default="", compare=False)
+    #: Not serialised and not compared: a saved census of a live process must not read as live
+    #: when reloaded, and is still equal to the census it was saved from.
+    origin: str
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "counts", MappingProxyType(dict(self.counts)))
-        entries = self.entries
+    def __init__(
+        self,
+        pid: int,
+        total: int,
+        counts: Mapping[str, int],
+        entries: tuple[FdEntry, ...] | Any = (),
+        unseen: frozenset[str] | Any = frozenset(),
+        source: str = "proc",
+        origin: str = "",
+    ) -> None:
         # A census of 20k FDs hands over a tuple of FdEntry already: keep it rather than
         # rebuilding every entry (that copy was a sixth of `leaklab census PID --json`).
         if type(entries) is not tuple or not _only_fd_entries(entries):
-            object.__setattr__(self, "entries", tuple(FdEntry(*e) for e in entries))
-        object.__setattr__(self, "unseen", frozenset(self.unseen))
+            entries = tuple(FdEntry(*e) for e in entries)
+        init = object.__setattr__
+        init(self, "pid", pid)
+        init(self, "total", total)
+        init(self, "counts", MappingProxyType(dict(counts)))
+        init(self, "entries", entries)
+        init(self, "unseen", frozenset(unseen))
+        init(self, "source", source)
+        init(self, "origin", origin)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"Census is immutable: cannot assign {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"Census is immutable: cannot delete {name!r}")
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return all(getattr(self, f) == getattr(other, f) for f in self._FIELDS)
+
+    __hash__ = None  # type: ignore[assignment]  # counts is a mapping: not hashable
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{f}={getattr(self, f)!r}" for f in (*self._FIELDS, "origin"))
+        return f"Census({fields})"
 
     def __getitem__(self, key: str) -> int:
         """Count for ``key``; ``"total"`` is the total and unknown keys are 0, never KeyError."""
@@ -222,7 +267,7 @@ class Census:
         }
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Census:
+    def from_dict(cls, data: Mapping[str, Any], origin: str = "") -> Census:
         return cls(
             pid=int(data["pid"]),
             total=int(data["total"]),
@@ -230,6 +275,7 @@ class Census:
             entries=tuple(FdEntry(*e) for e in data.get("entries", ())),
             unseen=frozenset(data.get("unseen", ())),
             source=str(data.get("source", "proc")),
+            origin=origin,
         )
 
     @classmethod

@@ -15,12 +15,14 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, NoReturn
 
 from .termsafe import printable
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up is timed)
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import NoReturn
+
     from .census import Census
 
 __all__ = ["main"]

@@ -548,8 +548,20 @@ def _fd_cell(delta: Mapping[str, int]) -> str:
     return ", ".join(f"`{k}` +{v}" for k, v in delta.items()) or "-"
 
 
-def render_markdown(records: Sequence[Mapping[str, Any]]) -> str:
-    """The fingerprint table as Markdown, links relative to ``docs/`` (the page includes it)."""
+def render_markdown(records: Sequence[Mapping[str, Any]], site_root: str | None = None) -> str:
+    """The fingerprint table as Markdown.
+
+    Links are relative to ``docs/`` by default, for the page that includes the table: MkDocs
+    turns them into URLs. Output displayed in a notebook reaches the site as HTML that nothing
+    rewrites, so there ``site_root`` gives final site URLs instead: pass
+    :data:`leaklab.lookup.FROM_NOTEBOOK` and ``playbook.md#eventpoll`` becomes
+    ``../../playbook/#eventpoll``, which resolves from the notebook's own page.
+    """
+    from .lookup import site_url
+
+    def link(target: str) -> str:
+        return target if site_root is None else site_url(target, site_root)
+
     lines = [
         "| Leaked object | Signature | Per object (census keys) | Once per process |"
         " Child processes per object | Counted in | Reproduced in |",
@@ -561,7 +573,7 @@ def render_markdown(records: Sequence[Mapping[str, Any]]) -> str:
         lines.append(
             f"| {r['mechanism']} | {r['signature']} | {_fd_cell(r['delta'])} |"
             f" {_fd_cell(r['once'])} | {procs} | {r['observed_in']} |"
-            f" [{stem}]({r['notebook']}), [page]({r['page']}) |"
+            f" [{stem}]({link(r['notebook'])}), [page]({link(r['page'])}) |"
         )
     return "\n".join(lines) + "\n"
 

@@ -28,6 +28,7 @@ from .site import LOCAL_SERVE_URL
 __all__ = [
     "DEFAULT_SITE_ROOT",
     "DOMINANT_SHARE",
+    "FROM_NOTEBOOK",
     "ROWS",
     "Fix",
     "Row",
@@ -42,6 +43,9 @@ MARKDOWN_PATH = Path(__file__).resolve().with_name("lookup-table.md")
 #: The root page links start with when no other is given: the local ``make serve`` address
 #: (``leaklab.site``; ``HANDBOOK_SITE_URL`` and ``--site-root`` choose another).
 DEFAULT_SITE_ROOT = LOCAL_SERVE_URL
+#: The site root as seen from a notebook's page (``notebooks/<name>/``, directory URLs): links
+#: the kit renders into a notebook's output start with it, as the notebooks' own prose does.
+FROM_NOTEBOOK = "../../"
 
 #: A type is *dominant* when it holds at least this share of all FDs (the largest type always is).
 DOMINANT_SHARE = 0.10

@@ -34,7 +34,6 @@ Text with no FD line at all, an empty file and binary data are refused with
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 
 from .census import CATEGORIES, SOCKET_KINDS, Census, FdEntry, categorize
 
@@ -215,7 +214,7 @@ def parse_json(text: str) -> Census:
         data = validate(loads(text))
     except SchemaError as exc:
         raise SnapshotError(f"not a valid leaklab census: {exc}") from None
-    return replace(Census.from_dict(data), origin="json")
+    return Census.from_dict(data, origin="json")
 
 
 def parse_snapshot(text: str, name: str = "input") -> Census:
