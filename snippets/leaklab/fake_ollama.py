@@ -61,6 +61,12 @@ __all__ = [
 FAKE_VERSION = "0.0.0-fake"
 #: Port the ollama client assumes when OLLAMA_HOST names no port.
 DEFAULT_OLLAMA_PORT = 11434
+#: Largest request body accepted (413 beyond); the largest real request is a batch of texts.
+MAX_BODY = 1 << 20
+#: Seconds a connection may sit idle (or trickle a request) before the server drops it.
+IDLE_TIMEOUT = 60.0
+#: Largest embedding dimension a request may ask for.
+MAX_DIM = 8192
 
 
 class FakeOllamaError(RuntimeError):
@@ -191,7 +197,7 @@ class _Server(ThreadingHTTPServer):
 
     def __init__(self, owner: FakeOllama) -> None:
         self.owner = owner
-        super().__init__(("127.0.0.1", 0), _Handler)
+        super().__init__(owner.address, _Handler)
 
     def server_bind(self) -> None:
         # HTTPServer.server_bind calls socket.getfqdn(), a reverse DNS lookup that can stall
@@ -235,12 +241,54 @@ class _Server(ThreadingHTTPServer):
             self.owner.errors.append(repr(exc))
 
 
+class _BadRequest(ValueError):
+    """A request the fake answers with an error status (400, 404, 413) instead of a reply."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def _check_types(body: dict[str, Any]) -> None:
+    """Refuse wrong JSON types with 400, as Ollama does, instead of failing mid-answer."""
+    if not isinstance(body.get("model"), str) or not body["model"]:
+        raise _BadRequest("model is required")
+    expected = {
+        "stream": (bool,),
+        "prompt": (str,),
+        "messages": (list,),
+        "input": (str, list),
+        "dimensions": (int,),
+        "keep_alive": (str, int, float),
+        "options": (dict,),
+    }
+    for key, types in expected.items():
+        value = body.get(key)
+        if value is not None and (
+            not isinstance(value, types) or (isinstance(value, bool) and bool not in types)
+        ):
+            raise _BadRequest(f"invalid type for field {key!r}")
+    if isinstance(body.get("input"), list) and not all(isinstance(t, str) for t in body["input"]):
+        raise _BadRequest("invalid type for field 'input': expected strings")
+    if any(not isinstance(m, dict) for m in body.get("messages") or []):
+        raise _BadRequest("invalid type for field 'messages': expected objects")
+    dim = body.get("dimensions")
+    if dim is not None and not 1 <= dim <= MAX_DIM:
+        raise _BadRequest(f"dimensions must be from 1 to {MAX_DIM}")
+
+
 class _Handler(BaseHTTPRequestHandler):
     """One connection; HTTP/1.1 so that keep-alive behaves like the real server."""
 
     protocol_version = "HTTP/1.1"
     server_version = "FakeOllama/" + FAKE_VERSION
     server: _Server
+
+    def setup(self) -> None:
+        # StreamRequestHandler applies ``timeout`` to the socket: an idle keep-alive
+        # connection, or a client that trickles its request, is dropped after it.
+        self.timeout = self.server.owner.idle_timeout
+        super().setup()
 
     # -- plumbing -----------------------------------------------------------------------------
 
@@ -252,11 +300,30 @@ class _Handler(BaseHTTPRequestHandler):
         return self.server.owner
 
     def _read_body(self) -> Any:
-        length = int(self.headers.get("Content-Length") or 0)
-        data = self.rfile.read(length) if length > 0 else b""
+        """The JSON body, read in chunks up to the cap; never sized by the client's word."""
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            raise _BadRequest("invalid Content-Length") from None
+        if length < 0:
+            raise _BadRequest("invalid Content-Length")
+        if length > self.owner.max_body:
+            self.close_connection = True  # the unread body must not be taken for a request
+            raise _BadRequest(f"request body larger than {self.owner.max_body} bytes", 413)
+        chunks, left = [], length
+        while left > 0:
+            chunk = self.rfile.read(min(left, 1 << 16))
+            if not chunk:
+                raise _BadRequest("request body shorter than its Content-Length")
+            chunks.append(chunk)
+            left -= len(chunk)
+        data = b"".join(chunks)
         if not data:
             return {}
-        return json.loads(data)
+        try:
+            return json.loads(data)
+        except (ValueError, RecursionError):
+            raise _BadRequest("invalid JSON body") from None
 
     def _prologue(self) -> tuple[bool, Any]:
         """Count the request, read its body, apply hang/delay; False means do not answer."""
@@ -265,10 +332,11 @@ class _Handler(BaseHTTPRequestHandler):
         with owner._lock:
             owner.requests += 1
             owner.requests_by_path[f"{self.command} {path}"] += 1
+        error: _BadRequest | None = None
         try:
             body = self._read_body()
-        except (ValueError, UnicodeDecodeError):
-            body = None
+        except _BadRequest as exc:
+            body, error = None, exc
         if owner.hang:
             # Never answer; wake only when the server closes.  The socket is shut down by
             # FakeOllama.close(), after which this connection ends without a response.
@@ -278,8 +346,8 @@ class _Handler(BaseHTTPRequestHandler):
         if owner.delay > 0 and owner._stop.wait(owner.delay):
             self.close_connection = True
             return False, None
-        if body is None:
-            self._send_json({"error": "invalid JSON body"}, status=400)
+        if error is not None:
+            self._send_json({"error": str(error)}, status=error.status)
             return False, None
         return True, body
 
@@ -360,8 +428,14 @@ class _Handler(BaseHTTPRequestHandler):
         if handler is None:
             self._send_json({"error": f"404 page not found: {path}"}, status=404)
             return
-        if not isinstance(body, dict) or not body.get("model"):
-            self._send_json({"error": "model is required"}, status=400)
+        try:
+            if not isinstance(body, dict):
+                raise _BadRequest("request body must be a JSON object")
+            _check_types(body)
+            if self.owner.strict_models and body["model"] not in self.owner.models:
+                raise _BadRequest(f'model "{body["model"]}" not found, try pulling it first', 404)
+        except _BadRequest as exc:
+            self._send_json({"error": str(exc)}, status=exc.status)
             return
         handler(body)
 
@@ -506,8 +580,12 @@ class FakeOllama:
         keep_alive: True keeps HTTP/1.1 connections open between requests (clients pool them
             and hold ESTABLISHED sockets); False answers with ``Connection: close``.
         dim: embedding dimension (a request's ``dimensions`` field overrides it).
-        models: model names listed by ``/api/tags`` (``validate_model_on_init`` checks these);
-            chat and embed accept any model name.
+        models: model names listed by ``/api/tags`` (``validate_model_on_init`` checks these).
+        strict_models: answer a request for a model not in ``models`` with 404, as a real
+            server does for a model it has not pulled; by default any name is served.
+        max_body: largest request body in bytes; a larger ``Content-Length`` gets 413 before
+            anything is read, and bodies are read in chunks, never allocated from the header.
+        idle_timeout: seconds an accepted connection may stay silent before it is closed.
         join_timeout: upper bound, in seconds, for joining the server's threads on close.
 
     Counters (read at any time): ``requests``, ``requests_by_path`` ("POST /api/chat" → n),
@@ -523,7 +601,12 @@ class FakeOllama:
         keep_alive: bool = True,
         dim: int = 8,
         models: Iterable[str] = ("fake",),
+        strict_models: bool = False,
+        max_body: int = MAX_BODY,
+        idle_timeout: float = IDLE_TIMEOUT,
         join_timeout: float = 2.0,
+        host: str = "127.0.0.1",
+        port: int = 0,
     ) -> None:
         if delay < 0:
             raise ValueError(f"delay must be >= 0, got {delay}")
@@ -534,7 +617,11 @@ class FakeOllama:
         self.keep_alive = bool(keep_alive)
         self.dim = int(dim)
         self.models: tuple[str, ...] = tuple(models)
+        self.strict_models = bool(strict_models)
+        self.max_body = int(max_body)
+        self.idle_timeout = float(idle_timeout)
         self.join_timeout = float(join_timeout)
+        self.address = (host, int(port))
 
         self.requests = 0
         self.requests_by_path: Counter[str] = Counter()
@@ -631,7 +718,7 @@ class FakeOllama:
     @property
     def url(self) -> str:
         """Base URL for ``base_url=`` / ``host=``: ``http://127.0.0.1:PORT``."""
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://{self.address[0]}:{self.port}"
 
     @property
     def connections_accepted(self) -> int:
@@ -674,3 +761,52 @@ class FakeOllama:
             f"<FakeOllama{where} {state} requests={self.requests} "
             f"connections_accepted={self.connections_accepted}>"
         )
+
+
+# ---------------------------------------------------------------------------------------------
+# As a server process
+# ---------------------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m leaklab.fake_ollama --model NAME``: a stand-in server in its own process.
+
+    Serves the given models strictly (another name gets the 404 a real server gives), prints
+    ``OLLAMA_HOST=127.0.0.1:PORT`` once it listens, and stops on SIGTERM, Ctrl-C or, when its
+    stdin is a pipe, when that pipe is closed. A test that points notebooks at it with
+    ``OLLAMA_HOST`` checks that they use the model the server has, not the name ``fake``.
+    """
+    import argparse
+    import signal
+    import stat
+
+    parser = argparse.ArgumentParser(prog="python -m leaklab.fake_ollama")
+    parser.add_argument("--model", action="append", required=True, help="repeat for more")
+    parser.add_argument("--port", type=int, default=0, help="default: a free port")
+    parser.add_argument("--lenient", action="store_true", help="serve any model name")
+    args = parser.parse_args(argv)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+
+    def watch_stdin() -> None:
+        with contextlib.suppress(OSError, ValueError):
+            while sys.stdin.buffer.read(1 << 12):
+                pass
+        stop.set()
+
+    server = FakeOllama(models=args.model, strict_models=not args.lenient, port=args.port)
+    with server:
+        print(f"OLLAMA_HOST=127.0.0.1:{server.port}", flush=True)
+        with contextlib.suppress(OSError):
+            if stat.S_ISFIFO(os.fstat(0).st_mode):  # a parent's pipe: its end is our cue
+                threading.Thread(target=watch_stdin, daemon=True).start()
+        try:
+            while not stop.wait(0.5):
+                pass
+        except KeyboardInterrupt:
+            pass
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
