@@ -7,6 +7,7 @@ import json
 import re
 import shutil
 import subprocess
+import sys
 
 import pytest
 from cli_helpers import DATA
@@ -147,3 +148,38 @@ def test_js_parser_and_triage_match_python(tmp_path):
         assert got["leak"] == t.leak_suspected
         want = [[f.category, f.count, f.dominant, f.suspect] for f in t.findings]
         assert got["findings"] == want
+
+
+def test_committed_mechanism_table_is_the_render():
+    committed = lookup.MECHANISMS_PATH.read_text(encoding="utf-8")
+    assert committed == lookup.render_mechanisms(), "run `python -m leaklab.lookup --write`"
+
+
+@pytest.mark.parametrize("page", ["playbook.md", "history.md", "fingerprints.md"])
+def test_pages_use_the_one_mechanism_table(page):
+    text = (ROOT / "docs" / page).read_text(encoding="utf-8")
+    assert '--8<-- "leaklab/eventpoll-mechanisms.md"' in text, page
+
+
+def test_triage_of_the_incident_names_the_exhaustion_skew_and_how_to_tell():
+    out = subprocess.run(
+        [sys.executable, "-m", "leaklab", "triage", "--from", str(DATA / "incident-ls.txt")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert out.returncode == 1, out.stderr
+    text = out.stdout
+    assert "exhaustion skew): fits this snapshot" in text
+    # whole loops need two sockets per eventpoll, and the snapshot has nowhere near that
+    assert "event loop never closed, still referenced: does NOT fit this snapshot" in text
+    for evidence in ("grows only at the FD limit", "released by gc.collect()", "'_ssock'"):
+        assert evidence in text, evidence
+    assert "none is confirmed" in text
+
+
+def test_mechanism_fit_is_the_socket_arithmetic():
+    loop = next(m for m in lookup.EVENTPOLL_MECHANISMS if m.id == "loop-held")
+    half = next(m for m in lookup.EVENTPOLL_MECHANISMS if m.id == "half-built-at-emfile")
+    assert loop.fits(10, {"socket": 20}) and not loop.fits(10, {"socket": 19})
+    assert half.fits(10, {})

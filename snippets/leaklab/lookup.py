@@ -10,7 +10,7 @@ Command line::
 
     python -m leaklab.lookup --markdown   # the table as the playbook includes it
     python -m leaklab.lookup --json       # the export the paste box reads
-    python -m leaklab.lookup --write      # rewrite lookup-table.md
+    python -m leaklab.lookup --write      # rewrite lookup-table.md and eventpoll-mechanisms.md
 """
 
 from __future__ import annotations
@@ -28,9 +28,11 @@ from .site import LOCAL_SERVE_URL
 __all__ = [
     "DEFAULT_SITE_ROOT",
     "DOMINANT_SHARE",
+    "EVENTPOLL_MECHANISMS",
     "FROM_NOTEBOOK",
     "ROWS",
     "Fix",
+    "Mechanism",
     "Row",
     "export",
     "render_markdown",
@@ -39,6 +41,7 @@ __all__ = [
 ]
 
 MARKDOWN_PATH = Path(__file__).resolve().with_name("lookup-table.md")
+MECHANISMS_PATH = Path(__file__).resolve().with_name("eventpoll-mechanisms.md")
 
 #: The root page links start with when no other is given: the local ``make serve`` address
 #: (``leaklab.site``; ``HANDBOOK_SITE_URL`` and ``--site-root`` choose another).
@@ -65,6 +68,99 @@ class Fix:
 
 
 @dataclass(frozen=True)
+class Mechanism:
+    """One way an FD type can pile up, with the evidence an incident has that tells it apart.
+
+    ``companions`` is what each FD of the row's type brings along, as census keys: a whole
+    event loop brings ``{"socket": 2}`` (its unix self-pipe pair). A snapshot that holds fewer
+    such FDs than ``count x companion`` cannot be explained by this mechanism alone (a pasted
+    ``ls -l`` does not say which sockets are unix sockets, so the check uses all sockets).
+    ``before_limit`` says whether the count grows while the table still has room;
+    ``gc_collect`` says whether one ``gc.collect()`` in the process releases them.
+    The notebook named in ``measured_in`` asserts these fields against a measurement.
+    """
+
+    id: str
+    name: str
+    companions: tuple[tuple[str, int], ...]
+    before_limit: bool
+    gc_collect: bool
+    logs: str
+    measured_in: str
+
+    def fits(self, count: int, counts: Mapping[str, int]) -> bool:
+        """Whether ``count`` FDs of this mechanism fit a census's other counts."""
+        return all(counts.get(key, 0) >= per * count for key, per in self.companions)
+
+    def evidence(self) -> str:
+        """The distinguishing evidence in one line (Markdown)."""
+        if self.companions:
+            ratio = ", ".join(f"{per} {key}s beside each" for key, per in self.companions)
+        else:
+            ratio = "no sockets beside it"
+        growth = "grows from the start" if self.before_limit else "grows only at the FD limit"
+        collect = "released by gc.collect()" if self.gc_collect else "gc.collect() releases none"
+        return f"{ratio}; {growth}; {collect}; logs: {self.logs}"
+
+
+#: Everything measured to leave `anon_inode:[eventpoll]` FDs, and how to tell them apart.
+EVENTPOLL_MECHANISMS: tuple[Mechanism, ...] = (
+    Mechanism(
+        id="loop-held",
+        name="event loop never closed, still referenced",
+        companions=(("socket", 2),),
+        before_limit=True,
+        gc_collect=False,
+        logs="nothing",
+        measured_in="notebooks/exhaustion-skew.ipynb#telling-them-apart",
+    ),
+    Mechanism(
+        id="loop-dropped",
+        name="event loop never closed, dropped (waits for the cyclic GC)",
+        companions=(("socket", 2),),
+        before_limit=True,
+        gc_collect=True,
+        logs="`ResourceWarning: unclosed event loop` when collected, if warnings are shown",
+        measured_in="notebooks/exhaustion-skew.ipynb#telling-them-apart",
+    ),
+    Mechanism(
+        id="selector-dropped",
+        name="selector dropped without `close()` (it and its `_SelectorMapping` form a cycle)",
+        companions=(),
+        before_limit=True,
+        gc_collect=True,
+        logs="nothing",
+        measured_in="notebooks/exhaustion-skew.ipynb#telling-them-apart",
+    ),
+    Mechanism(
+        id="selector-held",
+        name="selector kept referenced, never closed",
+        companions=(),
+        before_limit=True,
+        gc_collect=False,
+        logs="nothing",
+        measured_in="notebooks/exhaustion-skew.ipynb#telling-them-apart",
+    ),
+    Mechanism(
+        id="half-built-at-emfile",
+        name=(
+            "loop half-built at the FD limit: `asyncio.run`/`new_event_loop` got its epoll FD,"
+            " then `socketpair()` failed with EMFILE (the exhaustion skew)"
+        ),
+        companions=(),
+        before_limit=False,
+        gc_collect=True,
+        logs=(
+            "`AttributeError: '_UnixSelectorEventLoop' object has no attribute '_ssock'`"
+            ' ("Exception ignored in ... BaseEventLoop.__del__") and `OSError: [Errno 24]`'
+            " raised from `socketpair()`"
+        ),
+        measured_in="notebooks/exhaustion-skew.ipynb",
+    ),
+)
+
+
+@dataclass(frozen=True)
 class Row:
     """One row of the lookup table.
 
@@ -84,6 +180,8 @@ class Row:
     notebook: str | None
     suspect_at: int | None
     fixes: tuple[Fix, ...] = field(default_factory=tuple)
+    #: The measured ways this type piles up; triage lists them with the evidence for each.
+    mechanisms: tuple[Mechanism, ...] = field(default_factory=tuple)
 
 
 #: Healthy LDR processes hold a handful of these; 929 eventpolls and 29 orphan pidfds did not.
@@ -98,9 +196,13 @@ ROWS: tuple[Row, ...] = (
         keys=("eventpoll",),
         likely_source=(
             "The selector of an asyncio event loop or of an `httpx.AsyncClient`: each leaked"
-            " async client adds one, says LDR's table. Measured here: an unclosed loop costs"
-            " 1 eventpoll + 2 unix sockets, a used async client a TCP socket and no eventpoll;"
-            " eventpoll alone means selectors kept alive without their loops."
+            " async client adds one, says LDR's table. Measured here: a used async client"
+            " holds a TCP socket and no eventpoll; an unclosed loop costs 1 eventpoll + 2 unix"
+            " sockets; eventpoll with no sockets beside it comes from selectors dropped or kept"
+            " without `close()`, or from loops half-built at the FD limit, which turn freed FDs"
+            " into eventpoll. [Which one it is](playbook.md#eventpoll-mechanisms) shows in the"
+            " evidence;"
+            " the root cause of LDR's 929 is not known."
         ),
         next_step=(
             "[Grep the async sites](playbook.md#eventpoll) (`asyncio.create_subprocess`,"
@@ -119,6 +221,7 @@ ROWS: tuple[Row, ...] = (
             Fix("Wave 6", "wave-6", (3855,), "ChatOllama's async httpx client never closed"),
             Fix("Wave 7", "wave-7", (4047,), "the close skipped inside a running loop"),
         ),
+        mechanisms=EVENTPOLL_MECHANISMS,
     ),
     Row(
         id="pidfd",
@@ -276,11 +379,30 @@ def render_markdown(rows: Sequence[Row] = ROWS, page: str = "playbook.md") -> st
     ]
     for row in rows:
         step = row.next_step.replace(f"]({page}#", "](#")
+        source = row.likely_source.replace(f"]({page}#", "](#")
         notebook = f" ([notebook]({row.notebook}))" if row.notebook else ""
         suspect = f"{row.suspect_at} FDs" if row.suspect_at else "never by itself"
         lines.append(
-            f"| {row.fd_type} | {row.likely_source} | {step}{notebook} |"
+            f"| {row.fd_type} | {source} | {step}{notebook} |"
             f" {_fix_cell(row.fixes, '')} | {suspect} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def render_mechanisms(mechanisms: Sequence[Mechanism] = EVENTPOLL_MECHANISMS) -> str:
+    """The table of eventpoll mechanisms as the playbook, history and fingerprints include it."""
+    yes_no = {True: "yes", False: "no"}
+    lines = [
+        "| Mechanism | Sockets beside each eventpoll | Grows before the limit |"
+        " `gc.collect()` releases them | In the logs | Measured in |",
+        "|---|---|---|---|---|---|",
+    ]
+    for m in mechanisms:
+        ratio = ", ".join(f"{per} ({key}.unix)" for key, per in m.companions) or "0"
+        name = m.measured_in.partition("#")[0].rsplit("/", 1)[-1].removesuffix(".ipynb")
+        lines.append(
+            f"| {m.name} | {ratio} | {yes_no[m.before_limit]} | {yes_no[m.gc_collect]} |"
+            f" {m.logs} | [{name}]({m.measured_in}) |"
         )
     return "\n".join(lines) + "\n"
 
@@ -293,6 +415,10 @@ def export(rows: Sequence[Row] = ROWS) -> dict[str, Any]:
         data["keys"] = list(row.keys)
         data["page_url"] = site_url(row.page, "")
         data["notebook_url"] = site_url(row.notebook, "") if row.notebook else None
+        data["mechanisms"] = [
+            {**asdict(m), "companions": dict(m.companions), "evidence": m.evidence()}
+            for m in row.mechanisms
+        ]
         data["fixes"] = [
             {**asdict(f), "prs": list(f.prs), "url": site_url(f"history.md#{f.anchor}", "")}
             for f in row.fixes
@@ -323,7 +449,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     group = parser.add_mutually_exclusive_group(required=True)
     group.add_argument("--markdown", action="store_true", help="print the Markdown table")
     group.add_argument("--json", action="store_true", help="print the JSON export")
-    group.add_argument("--write", action="store_true", help=f"rewrite {MARKDOWN_PATH.name}")
+    group.add_argument(
+        "--write",
+        action="store_true",
+        help=f"rewrite {MARKDOWN_PATH.name} and {MECHANISMS_PATH.name}",
+    )
     args = parser.parse_args(argv)
     _check_keys(_BY_KEY)
     if args.markdown:
@@ -332,7 +462,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout.write(export_json())
     else:
         MARKDOWN_PATH.write_text(render_markdown(), encoding="utf-8")
-        print(f"wrote {MARKDOWN_PATH}")
+        MECHANISMS_PATH.write_text(render_mechanisms(), encoding="utf-8")
+        print(f"wrote {MARKDOWN_PATH} and {MECHANISMS_PATH}")
     return 0
 
 

@@ -130,6 +130,7 @@ def render_text(t: Triage, site_root: str = DEFAULT_SITE_ROOT) -> str:
         ]
         if row.notebook:
             lines.append(f"   notebook:      {site_url(row.notebook, site_root)}")
+        lines += _mechanism_lines(f, c)
     if site_root == DEFAULT_SITE_ROOT:
         lines += [
             "",
@@ -137,6 +138,28 @@ def render_text(t: Triage, site_root: str = DEFAULT_SITE_ROOT) -> str:
             "--site-root to the address where the handbook is published.",
         ]
     return "\n".join(lines) + "\n"
+
+
+def _mechanism_lines(f: Finding, c: Census) -> list[str]:
+    """The measured mechanisms of a finding's type, each with the evidence that tells it apart."""
+    if f.row is None or not f.row.mechanisms:
+        return []
+    lines = [
+        f"   explanations:  {len(f.row.mechanisms)} measured mechanisms leave {f.category};"
+        " tell them apart by the evidence below",
+        "                  (for LDR's 929-eventpoll snapshot none is confirmed)",
+    ]
+    counts = dict(c.counts)
+    for m in f.row.mechanisms:
+        fits = m.fits(f.count, counts)
+        verdict = "fits this snapshot" if fits else "does NOT fit this snapshot"
+        needs = ", ".join(f"{per * f.count} {key}s" for key, per in m.companions)
+        why = (
+            "" if fits else f" (needs {needs}, has {', '.join(str(c[k]) for k, _ in m.companions)})"
+        )
+        lines.append(f"   - {plain(m.name)}: {verdict}{why}")
+        lines.append(f"       evidence: {plain(m.evidence())}")
+    return lines
 
 
 def to_dict(t: Triage, site_root: str = DEFAULT_SITE_ROOT) -> dict[str, Any]:
@@ -155,6 +178,10 @@ def to_dict(t: Triage, site_root: str = DEFAULT_SITE_ROOT) -> dict[str, Any]:
             item["page"] = site_url(f.row.page, site_root)
             item["notebook"] = site_url(f.row.notebook, site_root) if f.row.notebook else None
             item["prs"] = [n for fix in f.row.fixes for n in fix.prs]
+            item["mechanisms"] = [
+                {"id": m.id, "fits": m.fits(f.count, dict(t.census.counts))}
+                for m in f.row.mechanisms
+            ]
         findings.append(item)
     return {
         "pid": t.census.pid,

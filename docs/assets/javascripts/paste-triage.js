@@ -278,6 +278,25 @@
       item("Fixed before", fixes);
       item("Suspect from", document.createTextNode(
         r.suspect_at === null ? "never by itself" : r.suspect_at + " FDs"));
+      if (r.mechanisms && r.mechanisms.length) {
+        // Same rule as leaklab's Mechanism.fits(): each companion type must be present
+        // at least `per` times for every FD of this finding.
+        var list = el("ul");
+        r.mechanisms.forEach(function (m) {
+          var fits = Object.keys(m.companions).every(function (k) {
+            return count(c, k) >= m.companions[k] * f.count;
+          });
+          var li = el("li");
+          li.appendChild(inline(m.name + (fits ? ": fits this snapshot. "
+            : ": does not fit this snapshot. ") + m.evidence, base));
+          list.appendChild(li);
+        });
+        var why = document.createDocumentFragment();
+        why.appendChild(document.createTextNode(
+          "Measured mechanisms; for LDR's 929-eventpoll snapshot none is confirmed."));
+        why.appendChild(list);
+        item("Explanations", why);
+      }
       var pages = document.createDocumentFragment();
       pages.appendChild(link("page", r.page_url, base));
       if (r.notebook_url) {
