@@ -112,7 +112,7 @@ EVENTPOLL_MECHANISMS: tuple[Mechanism, ...] = (
         before_limit=True,
         gc_collect=False,
         logs="nothing",
-        measured_in="notebooks/exhaustion-skew.ipynb#telling-them-apart",
+        measured_in="notebooks/exhaustion-skew.ipynb",
     ),
     Mechanism(
         id="loop-dropped",
@@ -121,7 +121,7 @@ EVENTPOLL_MECHANISMS: tuple[Mechanism, ...] = (
         before_limit=True,
         gc_collect=True,
         logs="`ResourceWarning: unclosed event loop` when collected, if warnings are shown",
-        measured_in="notebooks/exhaustion-skew.ipynb#telling-them-apart",
+        measured_in="notebooks/exhaustion-skew.ipynb",
     ),
     Mechanism(
         id="selector-dropped",
@@ -130,7 +130,7 @@ EVENTPOLL_MECHANISMS: tuple[Mechanism, ...] = (
         before_limit=True,
         gc_collect=True,
         logs="nothing",
-        measured_in="notebooks/exhaustion-skew.ipynb#telling-them-apart",
+        measured_in="notebooks/exhaustion-skew.ipynb",
     ),
     Mechanism(
         id="selector-held",
@@ -139,7 +139,7 @@ EVENTPOLL_MECHANISMS: tuple[Mechanism, ...] = (
         before_limit=True,
         gc_collect=False,
         logs="nothing",
-        measured_in="notebooks/exhaustion-skew.ipynb#telling-them-apart",
+        measured_in="notebooks/exhaustion-skew.ipynb",
     ),
     Mechanism(
         id="half-built-at-emfile",
