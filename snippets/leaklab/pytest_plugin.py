@@ -1,7 +1,10 @@
-"""pytest plugin entry point for leaklab: the ``fd_canary`` fixture.
+"""pytest plugin entry point for leaklab: the ``fd_canary`` fixture and the ``fd_canary`` marker.
 
-Installed with the handbook (entry point ``pytest11: leaklab``); a project without leaklab can
-copy the fixture below together with ``leaklab/census.py`` and ``leaklab/measure.py``.
+Installed with the handbook (entry point ``pytest11: leaklab``). The per-test check (the marker,
+``--fd-leaks``, ``--fd-leaks-trace``) lives in :mod:`leaklab.pytest_fd_leaks`, one file with no
+dependency beyond pytest and the standard library so that a project can copy it; it is
+re-exported here so that pytest finds its hooks through this entry point. The cycle fixture
+below needs ``leaklab/census.py`` and ``leaklab/measure.py`` too.
 """
 
 from __future__ import annotations
@@ -12,6 +15,9 @@ from collections.abc import Callable, Sequence
 import pytest
 
 from .measure import GcMode, Measurement, Verdict, measure
+from .pytest_fd_leaks import pytest_addoption, pytest_configure
+
+__all__ = ["CANARY_KEYS", "fd_canary", "pytest_addoption", "pytest_configure"]
 
 # --8<-- [start:fd_canary]
 #: Event loops, child watchers, HTTP connections and subprocess pipes: LDR's usual suspects.

@@ -1,0 +1,297 @@
+"""The per-test FD leak check (fd_canary marker, --fd-leaks, --fd-leaks-trace), run by pytester.
+
+Each run is a real pytest in a child process on a file that leaks a real socket, event loop,
+file and pipe, so the census, the verdict and the report are the ones a project would see.
+"""
+
+from __future__ import annotations
+
+import ast
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+from leaklab import pytest_fd_leaks
+from leaklab.pytest_fd_leaks import _address, _describe_target
+
+pytest_plugins = ["pytester"]
+
+PLUGIN_FILE = Path(pytest_fd_leaks.__file__)
+
+# Plugins this project installs that the runs below do not need; leaving them out halves the
+# start-up of each child pytest.
+QUIET = ("-p", "no:cacheprovider", "-p", "no:nbval", "-p", "no:langsmith_plugin")
+
+SCENARIO = """
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+
+import pytest
+
+held = []  # what the leaking tests keep reachable, so no garbage collection can close it
+
+
+@pytest.fixture(scope="module")
+def listener():
+    server = socket.create_server(("127.0.0.1", 0))
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def log_dir(tmp_path):
+    yield tmp_path
+    held.append(open(tmp_path / "teardown.log", "w"))
+
+
+@pytest.mark.fd_canary
+def test_socket_leak(listener):
+    conn = socket.create_connection(listener.getsockname())  # SOCKET-LINE
+    held.append(conn)
+
+
+@pytest.mark.fd_canary
+def test_event_loop_leak():
+    held.append(asyncio.new_event_loop())
+
+
+@pytest.mark.fd_canary
+def test_file_leak_in_fixture_teardown(log_dir):
+    assert log_dir.is_dir()
+
+
+@pytest.mark.fd_canary
+def test_clean_socket(listener):
+    with socket.create_connection(listener.getsockname()):
+        pass
+
+
+@pytest.mark.fd_canary
+def test_clean_event_loop():
+    asyncio.run(asyncio.sleep(0))
+
+
+def test_clean_unmarked():
+    read, write = os.pipe()
+    os.close(read)
+    os.close(write)
+
+
+def test_pipe_leak_unmarked():
+    child = subprocess.Popen([sys.executable, "-c", "pass"], stdout=subprocess.PIPE)
+    child.wait()
+    held.append(child)
+"""
+SOCKET_LINE = next(
+    n for n, line in enumerate(SCENARIO.strip().splitlines(), 1) if line.endswith("# SOCKET-LINE")
+)
+MARKED_LEAKS = ("test_socket_leak", "test_event_loop_leak", "test_file_leak_in_fixture_teardown")
+
+
+@pytest.fixture
+def scenario(pytester: pytest.Pytester) -> pytest.Pytester:
+    pytester.makepyfile(test_leaks=SCENARIO)
+    return pytester
+
+
+def failed_tests(result: pytest.RunResult) -> set[str]:
+    return {
+        line.split("::")[1].split(" ")[0]
+        for line in result.outlines
+        if line.startswith("FAILED test_leaks.py::")
+    }
+
+
+def test_marked_leaks_fail_by_type_and_nothing_else(
+    scenario: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As a copied file: no entry points, only this one module on the path.
+    shutil.copy(PLUGIN_FILE, scenario.path / "pytest_fd_leaks.py")
+    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
+    result = scenario.runpytest_subprocess("-p", "pytest_fd_leaks", "-p", "no:cacheprovider")
+    result.assert_outcomes(failed=3, passed=4)
+    assert failed_tests(result) == set(MARKED_LEAKS)
+    result.stdout.fnmatch_lines_random(
+        [
+            "FD leak check: test_leaks.py::test_socket_leak: socket +1 after teardown",
+            "FD leak check: test_leaks.py::test_event_loop_leak: socket +2, eventpoll +1 *",
+            "FD leak check: test_leaks.py::test_file_leak_in_fixture_teardown: file +1 *",
+            "*fd *: file (*teardown.log)",
+        ]
+    )
+    # The module-scoped listener opened during test_socket_leak's setup is not its leak.
+    assert "tcp 127.0.0.1:* -> 0.0.0.0:0" not in result.stdout.str()
+
+
+def test_fd_leaks_checks_unmarked_tests_and_summarises(scenario: pytest.Pytester) -> None:
+    result = scenario.runpytest_subprocess(*QUIET, "-p", "no:xdist", "--fd-leaks")
+    result.assert_outcomes(failed=4, passed=3)
+    assert failed_tests(result) == {*MARKED_LEAKS, "test_pipe_leak_unmarked"}
+    result.stdout.fnmatch_lines(
+        [
+            "*= FD leaks: 4 test(s) =*",
+            "test_leaks.py::test_socket_leak: socket +1",
+            "test_leaks.py::test_event_loop_leak: socket +2, eventpoll +1",
+            "test_leaks.py::test_file_leak_in_fixture_teardown: file +1",
+            "test_leaks.py::test_pipe_leak_unmarked: pipe +1",
+        ]
+    )
+
+
+def test_fd_leaks_trace_shows_the_allocating_line(scenario: pytest.Pytester) -> None:
+    result = scenario.runpytest_subprocess(*QUIET, "-p", "no:xdist", "--fd-leaks-trace")
+    result.assert_outcomes(failed=3, passed=4)
+    result.stdout.fnmatch_lines(
+        [
+            "FD leak check: test_leaks.py::test_socket_leak: socket +1 after teardown",
+            "*fd *: socket (socket:[[]*]) tcp 127.0.0.1:* -> 127.0.0.1:*",
+            "*allocation sites (--fd-leaks-trace):",
+            "*fd *: socket.socket (AF_INET, SOCK_STREAM)",
+            f"*allocated at test_leaks.py:{SOCKET_LINE}  conn = socket.create_connection(*",
+        ]
+    )
+    result.stdout.fnmatch_lines(
+        ["*fd *: asyncio event loop (*)", "*allocated at test_leaks.py:*new_event_loop()*"]
+    )
+
+
+def test_leaks_reach_the_controller_under_xdist(scenario: pytest.Pytester) -> None:
+    result = scenario.runpytest_subprocess(*QUIET, "-n", "2", "--fd-leaks")
+    result.assert_outcomes(failed=4, passed=3)
+    assert failed_tests(result) == {*MARKED_LEAKS, "test_pipe_leak_unmarked"}
+    result.stdout.fnmatch_lines_random(
+        ["*= FD leaks: 4 test(s) =*", "test_leaks.py::test_pipe_leak_unmarked: pipe +1"]
+    )
+
+
+def test_marker_options_threads_and_tasks(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_options="""
+        import asyncio
+        import socket
+        import threading
+
+        import pytest
+
+        held = []
+
+        @pytest.mark.fd_canary(slack={"socket": 1})
+        def test_one_socket_within_slack():
+            held.append(socket.socket())
+
+        @pytest.mark.fd_canary(keys=("eventpoll",))
+        def test_socket_not_watched():
+            held.append(socket.socket())
+
+        @pytest.mark.fd_canary
+        def test_thread_left_running():
+            stop = threading.Event()
+            threading.Thread(target=stop.wait, name="poller", daemon=True).start()
+            held.append(stop)
+
+        @pytest.mark.fd_canary(keys=("task",))
+        def test_task_left_pending():
+            loop = asyncio.new_event_loop()
+            held.append((loop, loop.create_task(asyncio.sleep(3600), name="refresher")))
+        """
+    )
+    result = pytester.runpytest_subprocess(*QUIET, "-p", "no:xdist")
+    result.assert_outcomes(failed=2, passed=2)
+    result.stdout.fnmatch_lines_random(
+        [
+            "FD leak check: test_options.py::test_thread_left_running: thread +1 after teardown",
+            "*daemon thread started by the test still alive: poller",
+            "FD leak check: test_options.py::test_task_left_pending: task +1 after teardown",
+            "*asyncio task left pending: refresher running sleep() in an open loop",
+        ]
+    )
+
+
+def test_a_misspelt_marker_option_stops_the_run(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.fd_canary(slack={"sockets": 1})
+        def test_typo():
+            pass
+        """
+    )
+    result = pytester.runpytest_subprocess(*QUIET, "-p", "no:xdist")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*test_typo: fd_canary keys [[]'sockets'] are not FD types;*"])
+
+
+def test_tcp_peer_addresses_are_decoded_and_ollama_named() -> None:
+    # The format of /proc/net/tcp on a little-endian host, as the kernel writes it.
+    if sys.byteorder == "little":
+        assert _address("0100007F:2CAA") == "127.0.0.1:11434"
+        assert _address("0000000000000000FFFF00000100007F:0050") == "127.0.0.1:80"
+    ends = {"42": ("127.0.0.1:50000", "127.0.0.1:11434")}
+    text = _describe_target("socket:[42]", ends)
+    assert text == "socket (socket:[42]) tcp 127.0.0.1:50000 -> 127.0.0.1:11434 (Ollama's port)"
+
+
+def test_the_plugin_file_needs_only_the_standard_library_and_pytest() -> None:
+    tree = ast.parse(PLUGIN_FILE.read_text())
+    imported = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            imported.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            imported.add(node.module.split(".")[0])
+        elif isinstance(node, ast.ImportFrom) and node.level:
+            pytest.fail(f"relative import in {PLUGIN_FILE.name}: line {node.lineno}")
+    outside = imported - set(sys.stdlib_module_names) - {"pytest", "_pytest"}
+    assert not outside, f"{PLUGIN_FILE.name} imports {sorted(outside)}"
+
+
+def test_categories_agree_with_the_kit_census() -> None:
+    from leaklab.census import CATEGORIES, categorize
+
+    assert pytest_fd_leaks.CATEGORIES == CATEGORIES
+    targets = [
+        "socket:[1]",
+        "pipe:[2]",
+        "anon_inode:[eventpoll]",
+        "anon_inode:[pidfd]",
+        "pidfd:[3]",
+        "anon_inode:inotify",
+        "anon_inode:[io_uring]",
+        "net:[4]",
+        "/tmp/x.db",
+        "/tmp/x.db-wal",
+        "/tmp/x.db-shm",
+        "/dev/null",
+        "/dev/shm/buf",
+        "/var/log/app.log (deleted)",
+    ]
+    assert [pytest_fd_leaks.categorize(t) for t in targets] == [categorize(t) for t in targets]
+
+
+LDR_EXAMPLE = PLUGIN_FILE.parent / "examples" / "test_ldr_canaries.py"
+
+
+def test_the_ldr_shaped_example_passes_and_fails_without_its_close(
+    pytester: pytest.Pytester,
+) -> None:
+    source = LDR_EXAMPLE.read_text()
+    pytester.makepyfile(test_ldr_canaries=source)
+    leaky = source.replace("await aclose_base_llm(llm)", "pass").replace(
+        "close_base_llm(llm)\n", "pass\n"
+    )
+    assert leaky.count("pass") == source.count("pass") + 2, "the example's closes moved"
+    pytester.makepyfile(test_ldr_canaries_leaky=leaky)
+    result = pytester.runpytest_subprocess(*QUIET, "-p", "no:xdist")
+    result.assert_outcomes(passed=2, failed=2)
+    result.stdout.fnmatch_lines_random(
+        [
+            "FAILED test_ldr_canaries_leaky.py::test_close_inside_a_running_loop_*",
+            "FAILED test_ldr_canaries_leaky.py::test_repeated_close_cycles_stay_flat*",
+            "FD leak check: test_ldr_canaries_leaky.py::test_close_inside_*: socket +*",
+        ]
+    )
