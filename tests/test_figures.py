@@ -20,7 +20,9 @@ def figures_dir(tmp_path, monkeypatch):
 
 
 def test_record_then_load_keeps_value_and_what_it_ran_on(figures_dir):
-    figures.record("sqlite-wal-pools.full_pool_fds", 121, unit="FDs")
+    import leaklab
+
+    leaklab.record("sqlite-wal-pools.full_pool_fds", 121, unit="FDs")
     figures.record("audit-lock-dicts.bytes_per_entry", 165.5)
     loaded = figures.load()
     full = loaded["sqlite-wal-pools.full_pool_fds"]

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
         ProcessNotFound,
         census,
     )
+    from .figures import record
     from .measure import (
         GcComparison,
         Measurement,
@@ -52,6 +53,7 @@ _EXPORTS: dict[str, str] = {
     "assert_leaks": "measure",
     "measure": "measure",
     "measure_gc_modes": "measure",
+    "record": "figures",
 }
 
 __all__ = [
@@ -69,6 +71,7 @@ __all__ = [
     "census",
     "measure",
     "measure_gc_modes",
+    "record",
 ]
 
 
