@@ -26,7 +26,7 @@ from typing import Any
 
 __all__ = ["FIGURES_ENV", "Figure", "figures_dir", "load", "record", "runtime"]
 
-FIGURES_ENV = "HANDBOOK_FIGURES_DIR"
+FIGURES_ENV = "LEAKLAB_FIGURES_DIR"
 KEY = re.compile(r"^(?P<notebook>[a-z0-9][a-z0-9-]*)\.(?P<name>[a-z0-9_]+)$")
 #: The libraries whose behaviour the notebooks measure; their versions go into every record.
 LIBRARIES = ("httpx", "langchain-ollama", "ollama", "SQLAlchemy", "requests", "psutil")
@@ -58,7 +58,7 @@ class Figure:
 
 
 def figures_dir() -> Path:
-    """``$HANDBOOK_FIGURES_DIR``, else ``.cache/figures`` of the checkout the kit lives in."""
+    """``$LEAKLAB_FIGURES_DIR``, else ``.cache/figures`` of the checkout the kit lives in."""
     configured = os.environ.get(FIGURES_ENV)
     if configured:
         return Path(configured)
