@@ -155,7 +155,7 @@ def test_committed_mechanism_table_is_the_render():
     assert committed == lookup.render_mechanisms(), "run `python -m leaklab.lookup --write`"
 
 
-@pytest.mark.parametrize("page", ["playbook.md", "history.md", "fingerprints.md"])
+@pytest.mark.parametrize("page", ["playbook.md", "measured.md", "fingerprints.md"])
 def test_pages_use_the_one_mechanism_table(page):
     text = (ROOT / "docs" / page).read_text(encoding="utf-8")
     assert '--8<-- "leaklab/eventpoll-mechanisms.md"' in text, page

@@ -24,7 +24,15 @@ ALLOWED = {"docs/measured.md", "docs/fingerprints.md", "snippets/leaklab/lookup-
 
 
 def paragraphs(path: Path) -> list[str]:
-    return re.split(r"\n\s*\n", path.read_text(encoding="utf-8"))
+    """Prose paragraphs; a table row or an abbreviation line counts on its own."""
+    units = []
+    for block in re.split(r"\n\s*\n", path.read_text(encoding="utf-8")):
+        lines = block.strip().splitlines()
+        if lines and all(line.lstrip().startswith(("|", "*[")) for line in lines):
+            units.extend(lines)
+        else:
+            units.append(block)
+    return units
 
 
 def states_the_async_client_correction(paragraph: str) -> bool:

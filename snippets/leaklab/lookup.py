@@ -196,9 +196,10 @@ ROWS: tuple[Row, ...] = (
         keys=("eventpoll",),
         likely_source=(
             "The selector of an asyncio event loop or of an `httpx.AsyncClient`: each leaked"
-            " async client adds one, says LDR's table. Measured here: a used async client"
-            " holds a TCP socket and no eventpoll; an unclosed loop costs 1 eventpoll + 2 unix"
-            " sockets; eventpoll with no sockets beside it comes from selectors dropped or kept"
+            " async client adds one, says LDR's table. Measured by the handbook"
+            " ([register](measured.md#async-client-fds)): a used async client holds a TCP"
+            " socket and no eventpoll; an unclosed loop brings unix sockets with its eventpoll;"
+            " eventpoll with no sockets beside it comes from selectors dropped or kept"
             " without `close()`, or from loops half-built at the FD limit, which turn freed FDs"
             " into eventpoll. [Which one it is](playbook.md#eventpoll-mechanisms) shows in the"
             " evidence;"
@@ -229,9 +230,10 @@ ROWS: tuple[Row, ...] = (
         keys=("pidfd",),
         likely_source=(
             "`asyncio.create_subprocess_*` or `multiprocessing.Process`, which call"
-            " `pidfd_open` on Linux, says LDR's table. Measured here: asyncio on 3.12+ leaks"
-            " one per child still running when its loop closes; `fork` multiprocessing and a"
-            " failed exec open none."
+            " `pidfd_open` on Linux, says LDR's table. Measured by the handbook"
+            " ([register](measured.md#pidfd-children)): asyncio on 3.12+ leaks one per child"
+            " still running when its loop closes; `fork` multiprocessing and a failed exec open"
+            " none."
         ),
         next_step=(
             "[Read each pidfd's fdinfo](playbook.md#pidfd): its `Pid:` line names the target,"
@@ -289,7 +291,9 @@ ROWS: tuple[Row, ...] = (
         fd_type="regular file `*-wal` / `*-shm`",
         keys=("sqlite_wal", "sqlite_shm"),
         likely_source=(
-            "SQLCipher in WAL mode; about 3 FDs per pooled connection ([HB-004](adr/hb-004.md))."
+            "SQLCipher in WAL mode; about 3 FDs per pooled connection, says LDR's table"
+            " ([HB-004](adr/hb-004.md)). Measured by the handbook: fewer"
+            " ([register](measured.md#sqlite-wal-fds))."
         ),
         next_step=(
             "If it grows without limit, the periodic `engine.dispose()` is failing quietly:"
@@ -366,20 +370,18 @@ def _fix_cell(fixes: Sequence[Fix], here: str) -> str:
     return "; ".join(parts)
 
 
-def _local(link: str, page: str) -> str:
-    """A docs-relative link as written on ``page`` (same-page anchors become ``#anchor``)."""
-    return link[len(page) :] if link.startswith(page + "#") else link
+def render_markdown(rows: Sequence[Row] = ROWS) -> str:
+    """The table as the playbook and the incident page include it; links relative to ``docs/``.
 
-
-def render_markdown(rows: Sequence[Row] = ROWS, page: str = "playbook.md") -> str:
-    """The table as the playbook includes it; links relative to ``docs/``."""
+    Links keep their page (``playbook.md#eventpoll``, not ``#eventpoll``), so the same file
+    reads right on every page that includes it.
+    """
     lines = [
         "| Dominant FD type | Likely source | Next step | Fixed before | Suspect from |",
         "|---|---|---|---|---|",
     ]
     for row in rows:
-        step = row.next_step.replace(f"]({page}#", "](#")
-        source = row.likely_source.replace(f"]({page}#", "](#")
+        step, source = row.next_step, row.likely_source
         notebook = f" ([notebook]({row.notebook}))" if row.notebook else ""
         suspect = f"{row.suspect_at} FDs" if row.suspect_at else "never by itself"
         lines.append(
