@@ -47,6 +47,10 @@ __all__ = [
 
 _log = logging.getLogger(__name__)
 
+#: LDR functions re-created here -> (the LDR function, the release whose code it follows).
+#: ``leaklab ldr-check``'s differential test runs the same checks on both and compares.
+MIRRORS = {"close_base_llm_wave7": ("utilities.llm_utils._close_base_llm", "1.6.11")}
+
 #: Attribute set on an inner httpx client once it has been closed.
 SENTINEL = "_ldr_closed"
 

@@ -28,6 +28,9 @@ __all__ = ["close_once", "safe_close"]
 
 _log = logging.getLogger(__name__)
 
+#: LDR functions re-created here -> (the LDR function, the release whose code it follows).
+MIRRORS = {"safe_close": ("utilities.resource_utils.safe_close", "1.6.11")}
+
 
 # --8<-- [start:safe_close]
 def safe_close(resource: Any, name: str, *, logger: logging.Logger | None = None) -> bool:

@@ -33,6 +33,9 @@ __all__ = [
 
 _log = logging.getLogger(__name__)
 
+#: LDR classes re-created here -> (the LDR class, the release whose code it follows).
+MIRRORS = {"BaseSearchEngine": ("web_search_engines.search_engine_base.BaseSearchEngine", "1.6.11")}
+
 Result = dict[str, Any]
 
 

@@ -1,6 +1,6 @@
 """``leaklab``: the debugging playbook as a command.
 
-Exit status: 0 done, 1 leak suspected (``triage`` and ``watch`` only), 2 bad input or the
+Exit status: 0 done, 1 leak suspected (``triage``, ``watch``, ``ldr-check``), 2 bad input or the
 command could not run. Every failure is one line on stderr, never a traceback (set
 ``LEAKLAB_DEBUG=1`` to get one for a bug report). Nothing is ever written to the process or to
 the files read.
@@ -102,6 +102,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--samples", type=_positive(int), default=6, metavar="N", help="at least 2")
     p.add_argument("--plot", metavar="FILE.png", help="draw the growth (.png, .svg or .pdf)")
     p.add_argument("--force", action="store_true", help="let --plot replace an existing file")
+
+    p = sub.add_parser("ldr-check", help="measure LDR's cleanup code: a release or a source tree")
+    p.add_argument("target", metavar="TARGET", help="release (1.10.7) or path to LDR source")
+    p.add_argument("--json", action="store_true", help="machine-readable results")
+    p.add_argument("--check", action="append", metavar="ID", help="run only this check")
+    p.add_argument("--fresh", action="store_true", help="measure a release again, not cached")
     return parser
 
 
@@ -235,12 +241,19 @@ def cmd_watch(args: argparse.Namespace) -> int:
     return status
 
 
+def cmd_ldr_check(args: argparse.Namespace) -> int:
+    from .ldr_check import command
+
+    return command(args.target, args.json, args.check, args.fresh)
+
+
 COMMANDS = {
     "census": cmd_census,
     "triage": cmd_triage,
     "pidfds": cmd_pidfds,
     "diff": cmd_diff,
     "watch": cmd_watch,
+    "ldr-check": cmd_ldr_check,
 }
 
 

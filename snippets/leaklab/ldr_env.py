@@ -194,15 +194,17 @@ class LdrEnv:
     def child_environ(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
         """Environment for a child: the kit importable, nothing written into source trees.
 
-        ``PYTHONDONTWRITEBYTECODE`` keeps ``__pycache__`` out of a checked working tree; user
-        site-packages and an inherited ``PYTHONPATH`` or ``VIRTUAL_ENV`` cannot shadow the
+        ``PYTHONPYCACHEPREFIX`` sends every compiled ``.pyc`` into the env's own folder, so
+        nothing is written into a checked working tree while later children still start fast;
+        user site-packages and an inherited ``PYTHONPATH`` or ``VIRTUAL_ENV`` cannot shadow the
         env's own packages.
         """
-        env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+        drop = ("PYTHONPATH", "VIRTUAL_ENV", "PYTHONDONTWRITEBYTECODE")
+        env = {k: v for k, v in os.environ.items() if k not in drop}
         env.update(
             PYTHONPATH=str(SNIPPETS),
             PYTHONNOUSERSITE="1",
-            PYTHONDONTWRITEBYTECODE="1",
+            PYTHONPYCACHEPREFIX=str(self.path / ".pycache"),
             PYTHONUNBUFFERED="1",
         )
         if extra:
