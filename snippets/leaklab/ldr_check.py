@@ -120,10 +120,15 @@ class Report:
         return next(c for c in self.checks if c.id == check_id)
 
     def to_dict(self, site_root: str | None = None) -> dict[str, Any]:
-        """The ``--json`` shape: target, ldr_version, python, checks[id, verdict, ...]."""
-        from .lookup import DEFAULT_SITE_ROOT, site_url
+        """The ``--json`` shape: target, ldr_version, python, checks[id, verdict, ...].
 
-        root = site_root or DEFAULT_SITE_ROOT
+        Pages become URLs under ``site_root``, by default the handbook's address
+        (``HANDBOOK_SITE_URL``, else the local ``make serve`` one).
+        """
+        from .lookup import site_url
+        from .site import site_url as handbook_url
+
+        root = site_root or handbook_url()
         checks = []
         for c in self.checks:
             item = asdict(c)
@@ -327,8 +332,7 @@ def command(
         sys.stderr.write(f"leaklab: {' '.join(str(exc).split())}\n")
         return 2
     if as_json:
-        root = os.environ.get("LEAKLAB_SITE_ROOT")
-        sys.stdout.write(json.dumps(report.to_dict(root), indent=2) + "\n")
+        sys.stdout.write(json.dumps(report.to_dict(), indent=2) + "\n")
     else:
         sys.stdout.write(report.render_text())
     return report.exit_code
