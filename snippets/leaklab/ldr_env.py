@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import hashlib
 import os
 import re
@@ -121,8 +122,13 @@ def parse_target(text: str) -> Target:
     return Target("release", release=text)
 
 
+@functools.cache
 def find_ldr_python() -> tuple[tuple[int, int, int], str]:
-    """The newest CPython 3.12-3.14 installed: ``LEAKLAB_LDR_PYTHON``, PATH, then pyenv."""
+    """The newest CPython 3.12-3.14 installed: ``LEAKLAB_LDR_PYTHON``, PATH, then pyenv.
+
+    Probing every interpreter costs a few process starts, so the answer is kept for the life of
+    the process.
+    """
     override = os.environ.get("LEAKLAB_LDR_PYTHON")
     candidates = find_cpythons(MIN_PYTHON)
     if override:
@@ -341,12 +347,18 @@ def ensure_env(target: str | Target, *, rebuild: bool = False) -> LdrEnv:
             done.write_text(target.label + "\n")
     python = str(path / "bin" / "python")
     env = LdrEnv(target, path, python, py_version, "")
+    known = path / ".leaklab-ldr-version"
+    if target.kind == "release" and known.exists():  # a release never changes once installed
+        return LdrEnv(target, path, python, py_version, known.read_text().strip())
     probe = env.run(_VERSION_PROBE, timeout=120)
     if probe.returncode != 0 or probe.timed_out:
         raise LdrEnvError(
             f"{target.label}: local_deep_research does not import: {probe.last_line()}"
         )
-    return LdrEnv(target, path, python, py_version, probe.stdout.strip().splitlines()[-1])
+    version = probe.stdout.strip().splitlines()[-1]
+    if target.kind == "release":
+        known.write_text(version + "\n")
+    return LdrEnv(target, path, python, py_version, version)
 
 
 def main(argv: list[str] | None = None) -> int:
