@@ -96,3 +96,23 @@ def test_table_names_each_check_its_function_and_page() -> None:
     assert proc.returncode == 0, err
     row = next(line for line in out.splitlines() if line.startswith("safe-close"))
     assert row.split()[1:4] == ["utilities.resource_utils.safe_close", "flat", "-"]
+
+
+def test_unreachable_registry_exits_2_with_one_line(tmp_path: Path) -> None:
+    _needs_python_312()
+    import os
+
+    env = {**os.environ, "UV_OFFLINE": "1", "LEAKLAB_LDR_CACHE": str(tmp_path / "cache")}
+    proc = subprocess.run(
+        [tool("leaklab"), "ldr-check", "1.6.1"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stdout == ""
+    assert proc.stderr.count("\n") == 1 and "registry unreachable" in proc.stderr, proc.stderr
+    assert not (tmp_path / "cache" / "envs").exists() or not any(
+        (tmp_path / "cache" / "envs").iterdir()
+    )
