@@ -36,7 +36,11 @@ __all__ = [
 ]
 
 _HERE = Path(__file__).resolve().parent
-_PROBE = "from leaklab.ldr_probe import main; main()"
+#: The child arms its own alarm too, so it cannot outlive a parent that was killed meanwhile.
+_PROBE = (
+    "import os, signal; signal.alarm(int(os.environ['LEAKLAB_CHECK_TIMEOUT']) + 5)\n"
+    "from leaklab.ldr_probe import main; main()"
+)
 
 
 @dataclass(frozen=True)
@@ -192,7 +196,11 @@ def _run_one(env: LdrEnv, spec: CheckSpec, url: str, impl: str) -> CheckResult:
     import time
 
     start = time.perf_counter()
-    extra = {"LEAKLAB_OLLAMA_URL": url, "LEAKLAB_LDR_IMPL": impl}
+    extra = {
+        "LEAKLAB_OLLAMA_URL": url,
+        "LEAKLAB_LDR_IMPL": impl,
+        "LEAKLAB_CHECK_TIMEOUT": str(int(spec.timeout)),
+    }
     out = env.run(_PROBE, args=(spec.id,), timeout=spec.timeout, env=extra)
     seconds = round(time.perf_counter() - start, 2)
     base = {"id": spec.id, "function": spec.function, "page": spec.page, "seconds": seconds}

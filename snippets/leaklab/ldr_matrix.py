@@ -101,10 +101,11 @@ def _fixes(reports: dict[str, Report | None]) -> str:
             f"[#{n}](https://github.com/LearningCircuit/local-deep-research/pull/{n})"
             for n in f.prs
         )
+        where = f" ({prs})" if prs else ""
         out += [
             f"### {f.title} {{#{f.anchor}}}",
             "",
-            f"Documented in [{f.page.split('#')[0].removesuffix('.md')}]({f.page}) ({prs}). "
+            f"Documented in [{f.page.split('#')[0].removesuffix('.md')}]({f.page}){where}. "
             f"Last release without it: **{f.before}**; first release with it: **{f.after}** "
             f"(its source shows: {f.marker}).",
             "",

@@ -57,6 +57,16 @@ FIXES: tuple[Fix, ...] = (
         (),
     ),
     Fix(
+        "search-engine-cascade",
+        "model.md#search-engines",
+        "The close cascade reaches the preview filters",
+        (),
+        "1.5.6",
+        "1.6.0",
+        "BaseSearchEngine.close() closes _preview_filters as well as _content_filters",
+        ("search-engine-close-cascade",),
+    ),
+    Fix(
         "wave-6",
         "history.md#wave-6",
         "The async client of ChatOllama",
