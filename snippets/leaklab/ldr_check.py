@@ -3,8 +3,8 @@
 Each check of :mod:`leaklab.ldr_probe` runs in its own child interpreter of the target's
 cached environment (:mod:`leaklab.ldr_env`), against the kit's fake Ollama on loopback (or the
 server in ``OLLAMA_HOST``), bounded by a timeout. The parent only starts the server, collects
-one JSON line per check and renders the table; the fake runs here, not in the child, so the
-child's census holds only the client side of each connection.
+one JSON line per check and renders the table; the fake runs in a process of its own, not
+in the checked child, so the child's census holds only the client side of each connection.
 
 Results of a *release* can be cached (:func:`cached_report`), keyed by the release, the
 interpreter's minor version and a digest of the kit code that produced them, so the site's
@@ -181,23 +181,29 @@ class Report:
 
 
 @contextlib.contextmanager
-def _ollama_url() -> Iterator[str]:
-    """``OLLAMA_HOST`` when set, otherwise a fake Ollama in this process for the duration."""
-    from .fake_ollama import FakeOllama, ollama_base_url
+def _ollama() -> Iterator[tuple[str, str]]:
+    """``(url, model)``: the server in ``OLLAMA_HOST`` when set, else the kit's fake Ollama.
 
-    if os.environ.get("OLLAMA_HOST", "").strip():
-        yield ollama_base_url()
-        return
-    with FakeOllama(models=(os.environ.get("LEAKLAB_OLLAMA_MODEL", "fake"),)) as srv:
-        yield srv.url
+    The kit chooses (:func:`leaklab.ollama.ollama_server`): a real server must answer and
+    names the model (``HANDBOOK_OLLAMA_MODEL`` or its first); an unreachable one is a one-line
+    error, exit 2.
+    """
+    from .ollama import OllamaUnavailable, ollama_server
+
+    try:
+        with ollama_server() as target:
+            yield target.url, target.model
+    except OllamaUnavailable as exc:
+        raise LdrEnvError(str(exc)) from None
 
 
-def _run_one(env: LdrEnv, spec: CheckSpec, url: str, impl: str) -> CheckResult:
+def _run_one(env: LdrEnv, spec: CheckSpec, ollama: tuple[str, str], impl: str) -> CheckResult:
     import time
 
     start = time.perf_counter()
     extra = {
-        "LEAKLAB_OLLAMA_URL": url,
+        "LEAKLAB_OLLAMA_URL": ollama[0],
+        "LEAKLAB_OLLAMA_MODEL": ollama[1],
         "LEAKLAB_LDR_IMPL": impl,
         "LEAKLAB_CHECK_TIMEOUT": str(int(spec.timeout)),
     }
@@ -240,9 +246,9 @@ def run_checks(
         raise LdrEnvError(f"unknown check {unknown[0]!r}; known: {', '.join(CHECK_IDS)}")
     env = ensure_env(target)
     specs = [c for c in CHECKS if c.id in wanted]
-    with _ollama_url() as url:
+    with _ollama() as ollama:
         impl_json = json.dumps(dict(impl or {}))
-        results = tuple(_run_one(env, spec, url, impl_json) for spec in specs)
+        results = tuple(_run_one(env, spec, ollama, impl_json) for spec in specs)
     python = ".".join(map(str, env.python_version))
     return Report(env.target.label, env.ldr_version, python, results)
 
