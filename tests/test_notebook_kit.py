@@ -144,6 +144,11 @@ def test_fake_ollama_process_serves_and_is_reaped():
         pass
 
 
+def test_fake_ollama_process_can_hang():
+    with fake_ollama_process(hang=True) as url, pytest.raises(TimeoutError):
+        urllib.request.urlopen(f"{url}/api/tags", timeout=0.5)
+
+
 def test_ollama_server_is_the_fake_without_ollama_host(monkeypatch):
     monkeypatch.delenv("OLLAMA_HOST", raising=False)
     assert real_ollama() is None

@@ -784,6 +784,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", action="append", required=True, help="repeat for more")
     parser.add_argument("--port", type=int, default=0, help="default: a free port")
     parser.add_argument("--lenient", action="store_true", help="serve any model name")
+    parser.add_argument("--hang", action="store_true", help="accept requests, never answer")
     args = parser.parse_args(argv)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -794,7 +795,9 @@ def main(argv: list[str] | None = None) -> int:
                 pass
         stop.set()
 
-    server = FakeOllama(models=args.model, strict_models=not args.lenient, port=args.port)
+    server = FakeOllama(
+        models=args.model, strict_models=not args.lenient, port=args.port, hang=args.hang
+    )
     with server:
         print(f"OLLAMA_HOST=127.0.0.1:{server.port}", flush=True)
         with contextlib.suppress(OSError):

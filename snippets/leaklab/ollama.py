@@ -41,14 +41,6 @@ FAKE_MODEL = "fake"
 #: Environment variable naming the model to use on a real server.
 MODEL_ENV = "HANDBOOK_OLLAMA_MODEL"
 
-_SERVER = """
-import sys
-from leaklab.fake_ollama import FakeOllama
-with FakeOllama(hang=sys.argv[1] == "hang", models=sys.argv[2:]) as srv:
-    print(srv.url, flush=True)
-    sys.stdin.read()
-"""
-
 
 class OllamaUnavailable(RuntimeError):
     """``OLLAMA_HOST`` names a server that does not answer, or that offers no model."""
@@ -103,13 +95,16 @@ def real_ollama(timeout: float = 5.0) -> OllamaTarget | None:
 def fake_ollama_process(
     *, hang: bool = False, models: Sequence[str] = (FAKE_MODEL,), timeout: float = 30.0
 ) -> Iterator[str]:
-    """Run :class:`~leaklab.fake_ollama.FakeOllama` in a child process; yield its base URL.
+    """Run ``python -m leaklab.fake_ollama`` in a child process; yield its base URL.
 
-    The child serves until its stdin closes; on exit it is stopped and reaped (killed if it
-    takes longer than ``timeout`` seconds), and its pipes are closed.
+    The child answers to any model name (``models`` are what it lists) and serves until its
+    stdin closes; on exit it is stopped and reaped (killed if it takes longer than ``timeout``
+    seconds), and its pipes are closed.
     """
+    command = [sys.executable, "-m", "leaklab.fake_ollama", "--lenient"]
+    command += [arg for model in models for arg in ("--model", model)]
     child = subprocess.Popen(
-        [sys.executable, "-c", _SERVER, "hang" if hang else "ok", *models],
+        command + (["--hang"] if hang else []),
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
@@ -117,10 +112,11 @@ def fake_ollama_process(
     )
     try:
         if not select.select([child.stdout], [], [], timeout)[0]:
-            raise TimeoutError(f"the fake Ollama did not report its URL within {timeout} s")
-        url = child.stdout.readline().strip() if child.stdout else ""
-        if not url.startswith("http"):
+            raise TimeoutError(f"the fake Ollama did not report its address within {timeout} s")
+        line = child.stdout.readline().strip() if child.stdout else ""
+        if not line.startswith("OLLAMA_HOST="):
             raise RuntimeError("the fake Ollama did not start")
+        url = normalize_ollama_host(line.removeprefix("OLLAMA_HOST="))
         yield url
     finally:
         stop_child(child, timeout)
