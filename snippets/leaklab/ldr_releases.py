@@ -42,8 +42,9 @@ FIXES: tuple[Fix, ...] = (
         (2708, 2712, 2756, 2732),
         "1.3.59",
         "1.3.60",
-        "utilities.llm_utils._close_base_llm and utilities.resource_utils.safe_close exist",
-        ("ollama-sync-close", "safe-close"),
+        "utilities.llm_utils._close_base_llm and utilities.resource_utils.safe_close exist, "
+        "and BaseSearchEngine.close() reaches the content filters",
+        ("ollama-sync-close", "safe-close", "search-engine-close-cascade"),
     ),
     Fix(
         "wave-5",
