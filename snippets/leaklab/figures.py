@@ -80,11 +80,12 @@ def runtime() -> dict[str, Any]:
     }
 
 
-def record(key: str, value: int | float | str, unit: str | None = None) -> Figure:
+def record(key: str, value: int | float | str, unit: str | None = None) -> None:
     """Store ``value`` under ``key`` (``"<notebook>.<name>"``) for the pages to show.
 
     Writes one small JSON file per key, atomically, so notebooks executed in parallel never
-    see a half-written file. Returns the record, which a notebook may display.
+    see a half-written file. Returns nothing, so a notebook cell of ``record()`` calls shows no
+    output.
     """
     if not KEY.match(key):
         raise ValueError(f"figure key must read '<notebook>.<name>' in lower case, got {key!r}")
@@ -104,7 +105,6 @@ def record(key: str, value: int | float | str, unit: str | None = None) -> Figur
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(data)
     os.replace(temporary, directory / f"{key}.json")
-    return figure
 
 
 def load(directory: Path | None = None) -> dict[str, Figure]:
