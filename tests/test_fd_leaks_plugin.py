@@ -7,8 +7,10 @@ file and pipe, so the census, the verdict and the report are the ones a project 
 from __future__ import annotations
 
 import ast
+import os
 import re
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -222,6 +224,62 @@ def test_a_misspelt_marker_option_stops_the_run(pytester: pytest.Pytester) -> No
     result = pytester.runpytest_subprocess(*QUIET, "-p", "no:xdist")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*test_typo: fd_canary keys [[]'sockets'] are not FD types;*"])
+
+
+def interpreters_with_pytest() -> list[str]:
+    """Every installed CPython >= 3.11 that can import pytest on its own (no venv)."""
+    from leaklab.interpreters import find_cpythons
+
+    found = []
+    for interp in find_cpythons():
+        probe = subprocess.run(
+            [interp.path, "-c", "import pytest"], capture_output=True, timeout=60, check=False
+        )
+        if probe.returncode == 0:
+            found.append(interp.path)
+    return found
+
+
+def test_the_copied_file_works_on_every_cpython_with_pytest(tmp_path: Path) -> None:
+    # Which asyncio registry holds the tasks differs by version (3.11: _all_tasks; 3.12 and
+    # 3.13: _scheduled_tasks; 3.14: per-thread lists), so each interpreter runs the check.
+    interpreters = interpreters_with_pytest()
+    if not interpreters:
+        pytest.skip("no installed CPython besides the venv's has pytest")
+    (tmp_path / "tests").mkdir()
+    shutil.copy(PLUGIN_FILE, tmp_path / "tests" / "pytest_fd_leaks.py")
+    (tmp_path / "test_versions.py").write_text(
+        "import asyncio\n"
+        "import socket\n"
+        "import pytest\n"
+        "held = []\n"
+        "@pytest.mark.fd_canary\n"
+        "def test_socket():\n"
+        "    held.append(socket.socket())\n"
+        "@pytest.mark.fd_canary(keys=('task',))\n"
+        "def test_task():\n"
+        "    loop = asyncio.new_event_loop()\n"
+        "    held.append((loop, loop.create_task(asyncio.sleep(3600), name='refresher')))\n"
+        "@pytest.mark.fd_canary\n"
+        "def test_clean():\n"
+        "    asyncio.run(asyncio.sleep(0))\n"
+    )
+    env = {**os.environ, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
+    env.pop("PYTHONPATH", None)
+    for python in interpreters:
+        proc = subprocess.run(
+            [python, "-m", "pytest", "-p", "tests.pytest_fd_leaks", "-p", "no:cacheprovider"],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        out = proc.stdout
+        assert "2 failed, 1 passed" in out, (python, out)
+        assert "test_versions.py::test_socket: socket +1 after teardown" in out, python
+        assert "asyncio task left pending: refresher running sleep() in an open loop" in out
 
 
 def test_tcp_peer_addresses_are_decoded_and_ollama_named() -> None:

@@ -193,7 +193,10 @@ def _pending_tasks() -> list[Any]:
         return []
     tasks_module = asyncio.tasks
     found: list[Any] = []
+    # 3.12 and 3.13 register every task in _scheduled_tasks (plus eager ones), 3.11 in _all_tasks.
     scheduled = getattr(tasks_module, "_scheduled_tasks", None)
+    if scheduled is None:
+        scheduled = getattr(tasks_module, "_all_tasks", None)
     if scheduled is not None and sys.version_info < (3, 14):
         found.extend(list(scheduled))
         found.extend(list(getattr(tasks_module, "_eager_tasks", ())))
