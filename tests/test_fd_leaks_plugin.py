@@ -151,6 +151,7 @@ def test_marker_options_threads_and_tasks(pytester: pytest.Pytester) -> None:
     result.assert_outcomes(failed=2, passed=2)
     result.stdout.fnmatch_lines_random(
         [
+            "test_options.py::test_one_socket_within_slack: socket +1 (within slack)",
             "FD leak check: test_options.py::test_thread_left_running: thread +1 after teardown",
             "*daemon thread started by the test still alive: poller",
             "FD leak check: test_options.py::test_task_left_pending: task +1 after teardown",

@@ -301,7 +301,8 @@ class Finding:
 
     def headline(self) -> str:
         parts = ", ".join(f"{k} +{n}" for k, n in self.grown.items())
-        return f"{self.nodeid}: {parts}"
+        tolerated = "" if self.failed else " (within slack)"
+        return f"{self.nodeid}: {parts}{tolerated}"
 
     def describe(self, tcp: Mapping[str, tuple[str, str]]) -> list[str]:
         watched_slack = {k: v for k, v in self.slack.items() if v}
