@@ -9,6 +9,10 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 # pytest-xdist workers; notebooks are spread one file per worker.
 JOBS ?= 2
+LAB_PORT ?= 8888
+# Temporary files of test and build runs (kernel connection files, pytest's folders) stay in
+# the checkout, so even a run stopped half-way leaves /tmp as it found it.
+RUN_TMP := $(CURDIR)/.cache/tmp
 
 .PHONY: help setup serve build test lab bench lock fmt lint clean
 
@@ -16,7 +20,7 @@ help:
 	@echo "make serve  - set up .venv and serve the site on http://$(HOST):$(PORT) with live reload"
 	@echo "make test   - set up .venv and run every test (unit, notebooks, site build, lint)"
 	@echo "make build  - strict static build into site/ (executes the notebooks)"
-	@echo "make lab    - JupyterLab on notebooks/ with the project kernel registered"
+	@echo "make lab    - JupyterLab on notebooks/ with the project kernel registered (LAB_PORT=8888)"
 	@echo "make bench  - print benchmark figures"
 	@echo "make lock   - re-resolve requirements.lock (and requirements-ldr.lock for ldr-check)"
 
@@ -33,16 +37,21 @@ serve: $(STAMP)
 	scripts/serve.sh $(HOST) $(PORT)
 
 build: $(STAMP)
-	$(VENV)/bin/mkdocs build --strict
+	@mkdir -p $(RUN_TMP)
+	TMPDIR=$(RUN_TMP) $(VENV)/bin/mkdocs build --strict
 
 # pytest exits 5 when it collects nothing; an empty folder is not a failure.
 test: $(STAMP)
-	$(VENV)/bin/python -m pytest -n $(JOBS) --dist loadfile; rc=$$?; [ $$rc -eq 5 ] && rc=0; exit $$rc
+	@mkdir -p $(RUN_TMP)
+	TMPDIR=$(RUN_TMP) $(VENV)/bin/python -m pytest -n $(JOBS) --dist loadfile; rc=$$?; [ $$rc -eq 5 ] && rc=0; exit $$rc
 
 lab: $(STAMP)
 	$(PY) -m ipykernel install --user --name resource-cleanup-handbook \
 		--display-name "Resource Cleanup Handbook (.venv)"
-	$(VENV)/bin/jupyter lab --ip $(HOST) --notebook-dir notebooks
+	@echo "JupyterLab: http://$(HOST):$(LAB_PORT)/lab (open the address with ?token=... printed below)"
+	@# JupyterLab refuses root unless told; a container often runs as root.
+	$(VENV)/bin/jupyter lab --ip $(HOST) --port $(LAB_PORT) --port-retries 0 \
+		--notebook-dir notebooks $$([ "$$(id -u)" = 0 ] && echo --allow-root)
 
 bench: $(STAMP)
 	$(PY) -m leaklab.bench

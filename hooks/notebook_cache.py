@@ -52,6 +52,9 @@ def on_config(config):
     warming = os.environ.get("HANDBOOK_SERVE_WARMING") == "1"
     if warming and not (root / READY_ROOT / fingerprint).exists():
         plugin.config["execute"] = False
+        # No cache either: after each build mkdocs-jupyter deletes every entry that build did
+        # not use, which were the executed outputs the background build had just written.
+        plugin.config["cache"] = False
     if cache_root.is_dir():
         for stale in cache_root.iterdir():
             if stale.is_dir() and stale != current:

@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from .children import stop_child
+from .children import die_with_parent, stop_child
 
 __all__ = ["FdMix", "expected_counts", "spawn"]
 
@@ -34,7 +34,11 @@ spec = json.loads(sys.argv[1])
 quiet = dict(stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 held = [select.epoll() for _ in range(spec["eventpoll"])]
 held += [os.pipe() for _ in range(spec["pipes"])]
-live = [subprocess.Popen(["sleep", "600"], **quiet) for _ in range(spec["live"])]
+import ctypes, signal
+def die_with_parent():  # leaklab.children.die_with_parent, inlined: sleep 600 must not outlive us
+    ctypes.CDLL(None).prctl(1, signal.SIGKILL, 0, 0, 0)
+live = [subprocess.Popen(["sleep", "600"], preexec_fn=die_with_parent, **quiet)
+        for _ in range(spec["live"])]
 held += [os.pidfd_open(p.pid) for p in live]
 gone = []
 for _ in range(spec["orphan"]):
@@ -114,6 +118,7 @@ def spawn(mix: FdMix, timeout: float = 20.0) -> Iterator[FdMix]:
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
+        preexec_fn=die_with_parent,
     )
 
     def kill_sleepers() -> None:  # the child did not get to reap them
