@@ -46,7 +46,9 @@ test: $(STAMP)
 	TMPDIR=$(RUN_TMP) $(VENV)/bin/python -m pytest -n $(JOBS) --dist loadfile; rc=$$?; [ $$rc -eq 5 ] && rc=0; exit $$rc
 
 lab: $(STAMP)
-	$(PY) -m ipykernel install --user --name resource-cleanup-handbook \
+	@mkdir -p $(RUN_TMP)
+	@# ipykernel install leaves an empty *_kernels folder in TMPDIR: keep it out of /tmp.
+	TMPDIR=$(RUN_TMP) $(PY) -m ipykernel install --user --name resource-cleanup-handbook \
 		--display-name "Resource Cleanup Handbook (.venv)"
 	@echo "JupyterLab: http://$(HOST):$(LAB_PORT)/lab (open the address with ?token=... printed below)"
 	@# JupyterLab refuses root unless told; a container often runs as root.

@@ -111,6 +111,7 @@ def test_a_kernel_and_its_children_end_with_the_process_that_executes_it(tmp_pat
     kernel_env = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(kernel_env)
     env = dict(os.environ, **kernel_env.prepare(tmp_path), PIDS_FILE=str(tmp_path / "pids"))
+    env["TMPDIR"] = str(tmp_path)  # the killed harness cannot remove its connection file
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell(CELL)]
     nbformat.write(nb, tmp_path / "probe.ipynb")

@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 from .bench_pages import page_weight
 from .census import census
-from .children import stop_child
+from .children import die_with_parent, stop_child
 
 #: ``ls | awk | sed | sort | uniq -c`` exactly as the playbook's histogram runs it.
 PIPELINE = (
@@ -67,6 +67,7 @@ def _time_one(size: str, repeat: int) -> tuple[int, float, float, float]:
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
+        preexec_fn=die_with_parent,
     )
     try:
         assert child.stdout is not None
@@ -128,6 +129,7 @@ def cli_speed(pairs: int = 11) -> None:
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
+        preexec_fn=die_with_parent,
     )
     try:
         with tempfile.TemporaryDirectory(prefix="leaklab-pycache-") as cache:

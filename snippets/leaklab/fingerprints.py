@@ -36,6 +36,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .children import die_with_parent
+
 __all__ = [
     "JSON_PATH",
     "MECHANISMS",
@@ -221,7 +223,10 @@ class _Probe:
     # helpers
     def _http_server(self) -> str:
         srv = subprocess.Popen(
-            [sys.executable, "-c", _HTTP_SERVER], stdout=subprocess.PIPE, text=True
+            [sys.executable, "-c", _HTTP_SERVER],
+            stdout=subprocess.PIPE,
+            text=True,
+            preexec_fn=die_with_parent,
         )
         self.cleanups.append(lambda: (srv.kill(), srv.wait(10), srv.stdout.close()))
         port = int(srv.stdout.readline())
@@ -378,7 +383,7 @@ class _Probe:
 
     def make_healthcheck_probe(self) -> None:
         code = f"import urllib.request; urllib.request.urlopen({self.url!r})"
-        probe = subprocess.Popen([sys.executable, "-c", code])
+        probe = subprocess.Popen([sys.executable, "-c", code], preexec_fn=die_with_parent)
         self.kept.append(probe)
         self.cleanups.append(lambda: (probe.kill(), probe.wait(10)))
         expected = len(self.kept)
@@ -483,6 +488,7 @@ def measure_fingerprints(
             text=True,
             env=child_env(),
             start_new_session=True,  # on a timeout the whole group (probe's own children) goes
+            preexec_fn=die_with_parent,  # and it goes with us: a new session escapes our group
         )
         try:
             out, err = child.communicate(timeout=timeout)

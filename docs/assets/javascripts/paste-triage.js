@@ -60,12 +60,25 @@
     return line !== "" && !/\s/.test(line) && !/[$#>%]$/.test(line);
   }
 
+  // What every line of one ls listing shares (column offset of the FD number, links, owner,
+  // group, size): a line shaped otherwise right after an entry is part of that entry's target
+  // (a file name with a newline), not an FD. Same rule as leaklab's snapshot_parse._shape.
+  function shape(line) {
+    var mode = MODE.exec(line), arrow = ARROW.exec(line);
+    if (!mode || !arrow) return null;
+    var start = mode.index + (line[mode.index] === "l" ? 0 : 1);
+    var prefix = line.slice(start, arrow.index);
+    return [prefix.length].concat(prefix.split(/\s+/).filter(Boolean).slice(1, 5)).join("|");
+  }
+
   function parseLs(text) {
     var targets = {}, pid = 0, pending = null, parts = 0, lastFd = null, found = false;
+    var lastShape = null;
     function finish(entry) {
       var m = ARROW.exec(entry);
       targets[m[1]] = m[2].trim();
       found = true;
+      lastShape = shape(entry);
       return m[1];
     }
     text.split("\n").forEach(function (raw) {
@@ -80,6 +93,10 @@
         return;
       }
       if (MODE.test(line)) {
+        if (lastFd !== null && ARROW.test(line) && shape(line) !== lastShape) {
+          targets[lastFd] += "\n" + line;
+          return;
+        }
         if (ARROW.test(line)) lastFd = finish(line);
         else { pending = line; parts = 1; lastFd = null; }
         return;
@@ -128,6 +145,17 @@
     try { data = JSON.parse(text); } catch (e) { data = null; }
     if (!data || typeof data !== "object" || !data.counts || data.total === undefined) {
       throw new Error("looks like JSON but is not a leaklab census");
+    }
+    // The schema's core (leaklab.snapshot_schema): counts are integers from 0, total >= sum.
+    var ok = function (v) { return Number.isSafeInteger(v) && v >= 0; };
+    if (!ok(data.total)) throw new Error("not a valid leaklab census: total must be an integer from 0");
+    Object.keys(data.counts).forEach(function (k) {
+      if (!ok(data.counts[k])) {
+        throw new Error("not a valid leaklab census: counts." + k + " must be an integer from 0");
+      }
+    });
+    if (sum(data.counts) > data.total) {
+      throw new Error("not a valid leaklab census: total is less than the sum of the categories");
     }
     return { pid: Number(data.pid) || 0, total: Number(data.total), counts: data.counts,
       source: data.source || "json" };
