@@ -10,8 +10,9 @@ PORT ?= 8000
 # pytest-xdist workers; notebooks are spread one file per worker.
 JOBS ?= 2
 LAB_PORT ?= 8888
-# Temporary files of test and build runs (kernel connection files, pytest's folders) stay in
-# the checkout, so even a run stopped half-way leaves /tmp as it found it.
+# Temporary files of builds (kernel connection files) stay in the checkout, so even a build
+# stopped half-way leaves /tmp as it found it. Tests keep the system's: pytest runs started
+# inside the checkout would pick up this project's pytest settings.
 RUN_TMP := $(CURDIR)/.cache/tmp
 
 .PHONY: help setup serve build test lab bench lock fmt lint clean
@@ -42,8 +43,7 @@ build: $(STAMP)
 
 # pytest exits 5 when it collects nothing; an empty folder is not a failure.
 test: $(STAMP)
-	@mkdir -p $(RUN_TMP)
-	TMPDIR=$(RUN_TMP) $(VENV)/bin/python -m pytest -n $(JOBS) --dist loadfile; rc=$$?; [ $$rc -eq 5 ] && rc=0; exit $$rc
+	$(VENV)/bin/python -m pytest -n $(JOBS) --dist loadfile; rc=$$?; [ $$rc -eq 5 ] && rc=0; exit $$rc
 
 lab: $(STAMP)
 	@mkdir -p $(RUN_TMP)

@@ -420,6 +420,8 @@ def run_at_cap(
             "ladder": list(ladder),
         }
         probe = "import sys;print(*sys.version_info[:3])"
+        from .children import die_with_parent
+
         child = subprocess.Popen(
             [python, "-c", f"{probe};import leaklab.exhaustion as m;m._child_main()"],
             stdin=subprocess.PIPE,
@@ -427,6 +429,7 @@ def run_at_cap(
             stderr=errors,
             text=True,
             env=child_env(LEAKLAB_CAP_CONFIG=json.dumps(config)),
+            preexec_fn=die_with_parent,
         )
         assert child.stdin is not None and child.stdout is not None
         timer = threading.Timer(timeout, child.kill)

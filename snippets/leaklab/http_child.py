@@ -15,7 +15,7 @@ import sys
 from types import TracebackType
 from typing import Self
 
-from .children import stop_child
+from .children import die_with_parent, stop_child
 
 __all__ = ["ChildHttpServer"]
 
@@ -59,6 +59,7 @@ class ChildHttpServer:
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
+            preexec_fn=die_with_parent,
         )
         assert self._child.stdout is not None
         if not select.select([self._child.stdout], [], [], timeout)[0]:

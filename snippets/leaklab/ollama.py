@@ -22,7 +22,7 @@ import urllib.request
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from .children import stop_child
+from .children import die_with_parent, stop_child
 from .fake_ollama import normalize_ollama_host
 from .interpreters import child_env
 
@@ -109,6 +109,7 @@ def fake_ollama_process(
         stdout=subprocess.PIPE,
         text=True,
         env=child_env(),
+        preexec_fn=die_with_parent,
     )
     try:
         if not select.select([child.stdout], [], [], timeout)[0]:
