@@ -5,12 +5,15 @@ A page writes ``[[fig:<notebook>.<name>]]`` where a measured number belongs, and
 with ``leaklab.record()`` while they execute (``leaklab.figures``); this hook puts each value in
 place, linked to the notebook that measured it, with CPython, kernel and date in its tooltip.
 
-Within one build MkDocs renders the Markdown pages before the notebook pages, and notebooks
-execute as their pages render, so a page may be rendered before a figure of this run exists.
-Such pages are rendered again after the build. A figure still missing then is a warning, which
-fails the strict build, when its notebook ran in this build and did not record it; when the
-notebook did not run (outputs from the cache, or ``execute: false``), the page says the figure
-was not measured in this build rather than show a number from nowhere.
+When the notebook runner (``hooks/notebook_runner.py``) executes the notebooks, each run
+records into the folder of its executed copy, so a page shows the figures of exactly the run
+whose outputs the notebook pages publish. A figure missing from a notebook that has an executed
+copy for the current code is a warning, which fails the strict build; a notebook without one
+(``HANDBOOK_EXECUTE=false`` on a cold cache) makes the page say the figure was not measured in
+this build rather than show a number from nowhere. Without the runner, notebooks execute as
+their pages render, after the Markdown pages: such pages are rendered again after the build,
+and a figure still missing then is a warning only if its notebook recorded others during this
+build.
 """
 
 from __future__ import annotations
@@ -29,6 +32,11 @@ try:
 except ImportError:  # a checkout without `pip install -e .`: use the source tree
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "snippets"))
     from leaklab.figures import Figure, load
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+#: Where the notebook runner keeps each executed copy's figures (beside the copy).
+FIGURES_BESIDE_COPY = "figures"
 
 log = logging.getLogger("mkdocs.hooks.measured_figures")
 PLACEHOLDER = re.compile(r"\[\[(?P<kind>fig|ran-on):(?P<ref>[a-z0-9][a-z0-9._-]*)\]\]")
@@ -78,22 +86,64 @@ def render(text: str, figures: dict[str, Figure], page_url: str) -> tuple[str, l
 
 def ran_in_this_build(reference: str, figures: dict[str, Figure], since: datetime) -> bool:
     """Did the notebook that ``reference`` names record anything since ``since``?"""
-    notebook = PLACEHOLDER.match(reference)["ref"].split(".", 1)[0]
+    notebook = _notebook(reference)
     return any(f.notebook == notebook and f.when >= since for f in figures.values())
 
 
+_current: tuple[dict[str, Figure], set[str]] | None = None
+
+
+def current_figures(root: Path) -> tuple[dict[str, Figure], set[str]]:
+    """Every figure to show, and the notebooks that have an executed copy for this code.
+
+    A notebook's executed copy carries the figures of the run that made it; they replace
+    anything recorded elsewhere (``make lab`` records into ``.cache/figures``).
+    """
+    global _current
+    if _current is not None:
+        return _current
+    figures = load()
+    ran: set[str] = set()
+    try:
+        from notebook_runner import NotebookRunner
+    except ImportError:
+        _current = figures, ran
+        return _current
+    runner = NotebookRunner(root)
+    for notebook in runner.notebooks():
+        copy = runner.cached(notebook)
+        if copy is None:
+            continue
+        ran.add(notebook.stem)
+        figures = {k: f for k, f in figures.items() if f.notebook != notebook.stem}
+        figures.update(load(copy.parent / FIGURES_BESIDE_COPY))
+    _current = figures, ran
+    return _current
+
+
 def on_pre_build(config) -> None:
-    global _build_started
+    global _build_started, _current
     _build_started = datetime.now(UTC).replace(microsecond=0)
+    _current = None
 
 
 def on_page_content(content: str, page, config, files) -> str:
     if "[[" not in content:
         return content
-    rendered, missing = render(content, load(), page.url)
-    if missing:
+    figures, ran = current_figures(Path(config["config_file_path"]).parent)
+    rendered, missing = render(content, figures, page.url)
+    if missing and ran:
+        for ref in sorted(set(missing)):
+            if _notebook(ref) in ran:
+                log.warning("%s: its notebook ran but did not record %s", page.url or "/", ref)
+        rendered = PLACEHOLDER.sub(lambda m: NOT_MEASURED, rendered)
+    elif missing:
         _pending[page.file.abs_dest_path] = page.url
     return rendered
+
+
+def _notebook(reference: str) -> str:
+    return PLACEHOLDER.match(reference)["ref"].split(".", 1)[0]
 
 
 def on_post_build(config) -> None:
