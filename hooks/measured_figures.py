@@ -112,11 +112,12 @@ def current_figures(root: Path) -> tuple[dict[str, Figure], set[str]]:
     runner = NotebookRunner(root)
     for notebook in runner.notebooks():
         copy = runner.cached(notebook)
-        if copy is None:
-            continue
+        beside = copy.parent / FIGURES_BESIDE_COPY if copy else None
+        if beside is None or not beside.is_dir():
+            continue  # this runner keeps no figures beside its copies: use what was recorded
         ran.add(notebook.stem)
         figures = {k: f for k, f in figures.items() if f.notebook != notebook.stem}
-        figures.update(load(copy.parent / FIGURES_BESIDE_COPY))
+        figures.update(load(beside))
     _current = figures, ran
     return _current
 
