@@ -22,6 +22,7 @@ import re
 from pathlib import Path
 
 from bs4 import BeautifulSoup, NavigableString, Tag
+from page_cache import memo
 
 LDR_REPO = "https://github.com/LearningCircuit/local-deep-research"
 #: The release whose code the handbook's source references describe: the first with both the
@@ -194,4 +195,7 @@ def on_page_content(html: str, page, config, files) -> str:
     global _FILES
     if _FILES is None:
         _FILES = load_source_files()
-    return link_references(html, _FILES)
+    files = _FILES
+    return memo(
+        "ldr-links", __file__, lambda text: link_references(text, files), html, *sorted(files)
+    )

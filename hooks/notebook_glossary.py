@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 
 from bs4 import BeautifulSoup, NavigableString
+from page_cache import memo
 
 TERMS_FILE = Path("snippets/glossary-terms.md")
 DEFINITION = re.compile(r"^\*\[(?P<term>[^\]]+)\]:\s*(?P<text>.+)$")
@@ -58,4 +59,11 @@ def on_post_page(output: str, page, config) -> str:
     if "jp-RenderedMarkdown" not in output:
         return output
     path = Path(config["config_file_path"]).parent / TERMS_FILE
-    return mark_terms(output, glossary(path))
+    terms = glossary(path)
+    return memo(
+        "glossary",
+        __file__,
+        lambda html: mark_terms(html, terms),
+        output,
+        repr(sorted(terms.items())),
+    )

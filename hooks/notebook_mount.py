@@ -1,10 +1,11 @@
-"""Mount the top-level ``notebooks/`` folder at ``/notebooks/`` on every supported Python.
+"""Mount the top-level ``notebooks/`` folder at ``/notebooks/``, the same on every version.
 
-mkdocs-jupyter mounts outside folders itself (``notebook_dirs``) from 0.27 on, but 0.27
-needs Python 3.12; on 3.11 the lock resolves 0.26, which lacks the option and would reject
-it as an unknown setting under ``strict``. So the setting is not written in mkdocs.yml:
-this hook hands it to the plugin when the plugin knows it, and otherwise adds the
-notebooks to the site's files itself, before the plugin turns them into pages.
+mkdocs-jupyter 0.27 can mount outside folders itself (``notebook_dirs``), but 0.27 needs
+Python 3.12; on 3.11 the lock resolves 0.26, which lacks the option. This hook adds the
+notebooks to the site's files itself, before the plugin turns them into pages, on both. The
+plugin's own mount would also re-parse every notebook page after rendering to resolve links
+against source files; the notebooks link with site URLs (``../../history/#wave-7``), which
+work the same on both versions, so that pass would only cost time on every build.
 """
 
 from __future__ import annotations
@@ -19,18 +20,12 @@ SOURCE = "notebooks"
 _manual_mount: Path | None = None
 
 
-@event_priority(100)  # before mkdocs-jupyter's own on_config reads notebook_dirs
 def on_config(config):
     global _manual_mount
-    plugin = config["plugins"]["mkdocs-jupyter"]
     source = Path(config["config_file_path"]).parent / SOURCE
-    if "notebook_dirs" in plugin.config:
-        plugin.config["notebook_dirs"] = {MOUNT: SOURCE}
-        _manual_mount = None
-    else:
-        _manual_mount = source
-        if str(source) not in config["watch"]:
-            config["watch"].append(str(source))
+    _manual_mount = source
+    if str(source) not in config["watch"]:
+        config["watch"].append(str(source))
     return config
 
 

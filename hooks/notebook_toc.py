@@ -94,10 +94,22 @@ def fix_toc(items: list, html: str) -> int:
     return changed
 
 
+HEADING_ID = re.compile(r"<h[1-6]\b[^>]*\bid=\"([^\"]+)\"")
+
+
+def _needs_fixing(items: list, ids: set[str]) -> bool:
+    return any(
+        item.id not in ids or ATTR_LIST_TAIL.search(item.title) or _needs_fixing(item.children, ids)
+        for item in items
+    )
+
+
 def on_page_content(html: str, page, config, files) -> str:
     if not page.file.src_uri.endswith(".ipynb"):
         return html
-    fix_toc(page.toc.items, html)
+    # Parsing the page is the slow part: only when a contents entry is wrong (a quick look).
+    if _needs_fixing(page.toc.items, set(HEADING_ID.findall(html))):
+        fix_toc(page.toc.items, html)
     if page.title:
         page.title = clean_title(page.title)
     return html
