@@ -26,7 +26,7 @@ from pathlib import Path
 
 from mkdocs.exceptions import PluginError
 from mkdocs.plugins import event_priority
-from notebook_runner import NotebookRunner, code_fingerprint
+from notebook_runner import NotebookRunner, cache_dir, code_fingerprint
 
 READY_ROOT = Path(".cache/ready")
 
@@ -43,6 +43,7 @@ def on_config(config):
         return config
     root = Path(config["config_file_path"]).parent
     plugin.config["execute"] = False  # this hook executes, through notebook_runner
+    plugin.config["cache_dir"] = str(cache_dir(root) / "mkdocs-jupyter")
     _runner = NotebookRunner(root)
     _execute = os.environ.get("HANDBOOK_EXECUTE", "true").lower() not in {"false", "0", "no"}
     warming = os.environ.get("HANDBOOK_SERVE_WARMING") == "1"

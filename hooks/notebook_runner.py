@@ -44,9 +44,9 @@ from pathlib import Path
 #: Inputs of every notebook besides the notebook itself (relative to the project root).
 CODE_INPUTS = ("snippets", "pyproject.toml", "requirements.lock")
 NOTEBOOKS = "notebooks"
-CACHE_ENV = "HANDBOOK_NOTEBOOK_CACHE"  # another cache folder (make bench times cold runs)
+CACHE_ENV = "HANDBOOK_CACHE"  # another folder for every build cache (make bench times cold runs)
 JOBS_ENV = "HANDBOOK_NOTEBOOK_JOBS"
-DEFAULT_CACHE = Path(".cache/notebooks")
+DEFAULT_CACHE = Path(".cache")
 CELL_TIMEOUT = 120.0
 NOTEBOOK_TIMEOUT = 300.0
 #: Bump when the way notebooks are executed changes, so older copies are not reused.
@@ -108,6 +108,11 @@ def code_fingerprint(root: Path) -> str:
     return digest.hexdigest()[:16]
 
 
+def cache_dir(root: Path) -> Path:
+    """The folder of every build cache: ``.cache`` or ``$HANDBOOK_CACHE``."""
+    return Path(os.environ.get(CACHE_ENV) or root / DEFAULT_CACHE)
+
+
 def kernel_env() -> dict[str, str]:
     """The environment a kernel gets: the caller's, without the caller's own settings."""
     return {k: v for k, v in os.environ.items() if not PRIVATE_ENV.match(k)}
@@ -153,7 +158,7 @@ class NotebookRunner:
         notebook_timeout: float = NOTEBOOK_TIMEOUT,
     ) -> None:
         self.root = root.resolve()
-        cache = cache or Path(os.environ.get(CACHE_ENV) or self.root / DEFAULT_CACHE)
+        cache = cache or cache_dir(self.root) / "notebooks"
         self.cache_root = cache if cache.is_absolute() else self.root / cache
         self.fingerprint = code_fingerprint(self.root)
         self.cache = self.cache_root / self.fingerprint
@@ -232,23 +237,27 @@ class NotebookRunner:
             resources={"metadata": {"path": str(notebook.parent)}},
         )
         started = time.monotonic()
-        try:
-            await asyncio.wait_for(
-                client.async_execute(env=kernel_env()), timeout=self.notebook_timeout
-            )
-        except CellExecutionError as exc:
-            return Outcome(notebook, None, _plain(str(exc)), time.monotonic() - started)
-        except (CellTimeoutError, DeadKernelError) as exc:
-            return Outcome(
-                notebook, None, f"{type(exc).__name__}: {exc}", time.monotonic() - started
-            )
-        except TimeoutError:
+        run = asyncio.ensure_future(client.async_execute(env=kernel_env()))
+        done, _ = await asyncio.wait({run}, timeout=self.notebook_timeout)
+        if not done:
+            # Cancelling shuts the kernel down; what the cancelled run raises on the way out
+            # (often "kernel died") is a consequence, the timeout is the cause.
+            run.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await run
             return Outcome(
                 notebook,
                 None,
                 f"the notebook ran longer than {self.notebook_timeout:.0f} s and was stopped",
                 time.monotonic() - started,
             )
+        try:
+            run.result()
+        except CellExecutionError as exc:
+            return Outcome(notebook, None, _plain(str(exc)), time.monotonic() - started)
+        except (CellTimeoutError, DeadKernelError) as exc:
+            error = f"{type(exc).__name__}: {exc}"
+            return Outcome(notebook, None, error, time.monotonic() - started)
         seconds = time.monotonic() - started
         copy = self.copy_path(notebook)
         copy.parent.mkdir(parents=True, exist_ok=True)

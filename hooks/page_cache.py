@@ -16,7 +16,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent / ".cache" / "pages"
+from notebook_runner import cache_dir
+
+PROJECT = Path(__file__).resolve().parent.parent
+
 MAX_IDLE_SECONDS = 2 * 24 * 3600
 _pruned: set[str] = set()
 
@@ -47,7 +50,7 @@ def memo(kind: str, code: str, transform: Callable[[str], str], text: str, *salt
     """
     parts = [kind, _source_hash(code), *salt, text]
     digest = hashlib.sha256("\0".join(parts).encode()).hexdigest()
-    folder = ROOT / kind
+    folder = cache_dir(PROJECT) / "pages" / kind
     _prune(folder)
     path = folder / f"{digest[:32]}.html"
     try:

@@ -21,12 +21,12 @@ from pathlib import Path
 
 from css_prune import classes_in, prune
 from mkdocs.utils import get_relative_url
+from notebook_runner import cache_dir
 
 STYLE_BLOCK = re.compile(r"<style[^>]*>(?P<css>.*?)</style>", re.S)
 INLINE_STYLE = re.compile(r"""style\s*=\s*"([^"]*)\"""")
 MIN_SHARED_BYTES = 2048
 CSS_DIR = "assets/notebook-css"
-CACHE = Path(".cache/notebook-css")
 PLACEHOLDER = "notebook-css-placeholder:{}"
 
 _sheets: dict[str, str] = {}  # hash of the original CSS -> the CSS
@@ -68,7 +68,7 @@ def on_post_page(output: str, page, config) -> str:
 def _pruned(css: str, root: Path, elsewhere: list[str]) -> str:
     """``prune`` with a cache keyed by everything it reads."""
     key = _digest("\0".join([css, " ".join(sorted(_used)), *sorted(elsewhere)]))
-    cached = root / CACHE / f"{key}.css"
+    cached = cache_dir(root) / "notebook-css" / f"{key}.css"
     if cached.is_file():
         return cached.read_text(encoding="utf-8")
     result = prune(css, _used, elsewhere)

@@ -1,4 +1,4 @@
-"""Static checks on the stored notebooks that nbval's execution cannot see."""
+"""Static checks on the stored notebooks that executing them cannot see."""
 
 from __future__ import annotations
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -31,15 +32,25 @@ def build(config_dir: Path, site_dir: Path, **env: str) -> subprocess.CompletedP
         capture_output=True,
         text=True,
         env=quiet_env(**env),
-        timeout=600,
+        timeout=1500,
     )
+
+
+# Building the real site waits for every notebook's executed copy (see the fixture).
+pytestmark = pytest.mark.timeout(1800)
 
 
 @pytest.fixture(scope="module")
 def built_site(tmp_path_factory) -> Path:
-    """The real site, built strictly; notebooks run under nbval, so not executed again here."""
+    """The real site, built strictly, with the notebook outputs the notebook tests validated.
+
+    The build takes each notebook's executed copy from the cache the notebook tests fill
+    (``hooks/notebook_runner.py``), executing only what no test has executed yet; under
+    pytest-xdist the other worker is executing notebooks too, so the build uses one core.
+    """
     site = tmp_path_factory.mktemp("site")
-    result = build(ROOT, site, HANDBOOK_EXECUTE="false")
+    jobs = {"HANDBOOK_NOTEBOOK_JOBS": "1"} if os.environ.get("PYTEST_XDIST_WORKER") else {}
+    result = build(ROOT, site, **jobs)
     assert result.returncode == 0, result.stderr[-4000:]
     return site
 
@@ -57,9 +68,15 @@ def test_every_notebook_is_rendered_with_its_download(built_site):
 
 
 def test_no_internal_link_or_anchor_is_broken(built_site):
+    # Notebook outputs included: the kit's tables carry links too.
     report = crawl(built_site)
     assert report.links > 1000, report.summary()
     assert report.broken == [], report.summary()
+
+
+def test_no_heading_starts_with_a_pr_number(built_site):
+    report = crawl(built_site)
+    assert report.stray_headings == [], report.summary()
 
 
 def test_crawl_catches_a_missing_page_and_a_missing_anchor(tmp_path):
@@ -129,8 +146,10 @@ def throwaway_site(tmp_path: Path, cells: list[str]) -> Path:
     (tmp_path / "notebooks").mkdir()
     (tmp_path / "snippets").mkdir()
     (tmp_path / "hooks").mkdir()
-    for hook in ("notebook_mount.py", "notebook_cache.py"):
+    for hook in ("notebook_mount.py", "notebook_cache.py", "notebook_runner.py"):
         shutil.copy(ROOT / "hooks" / hook, tmp_path / "hooks")
+    shutil.copy(ROOT / "notebooks" / "conftest.py", tmp_path / "notebooks")  # notebook tests
+    (tmp_path / "pytest.ini").write_text("[pytest]\n")
     (tmp_path / "mkdocs.yml").write_text(THROWAWAY_CONFIG)
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {
@@ -151,37 +170,53 @@ def test_failing_cell_fails_an_executing_build(tmp_path):
     assert "deliberate failure" in result.stdout + result.stderr
 
 
-def test_failing_cell_fails_nbval(tmp_path):
-    site = throwaway_site(tmp_path, ["x = 1", "assert x == 2, 'deliberate failure'"])
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-p",
-            "no:cacheprovider",
-            "--nbval-lax",
-            "--nbval-current-env",
-            "-o",
-            "addopts=",
-            str(site / "notebooks" / "probe.ipynb"),
-        ],
+def notebook_test(site: Path) -> subprocess.CompletedProcess[str]:
+    """The project's notebook test (conftest.py), run in a throwaway site."""
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:xdist", "notebooks"],
         cwd=site,
         capture_output=True,
         text=True,
+        env=quiet_env(),
         timeout=300,
     )
+
+
+def test_failing_cell_fails_the_notebook_test(tmp_path):
+    site = throwaway_site(tmp_path, ["x = 1", "assert x == 2, 'deliberate failure'"])
+    result = notebook_test(site)
     assert result.returncode == 1, result.stdout[-3000:]
     assert "deliberate failure" in result.stdout
+    assert "1 failed" in result.stdout
+
+
+def test_the_build_publishes_the_execution_the_test_validated(tmp_path):
+    # One execution for both: the build must show the outputs of the test's run, not its own.
+    site = throwaway_site(tmp_path, ["import uuid\nprint('run-' + uuid.uuid4().hex)"])
+    tested = notebook_test(site)
+    assert tested.returncode == 0, tested.stdout[-3000:]
+    (copy,) = (site / ".cache" / "notebooks").rglob("probe.ipynb")
+    run_id = re.search(r"run-[0-9a-f]{32}", copy.read_text())[0]
+    result = build(site, tmp_path / "out")
+    assert result.returncode == 0, result.stderr[-3000:]
+    html = (tmp_path / "out/notebooks/probe/index.html").read_text()
+    assert re.findall(r"run-[0-9a-f]{32}", html) == [run_id]
 
 
 def test_editing_a_snippet_reexecutes_the_notebook(tmp_path):
     site = throwaway_site(tmp_path, ["import probe_value\nprint('value-' + probe_value.VALUE)"])
+    (site / "snippets" / "probe.egg-info").mkdir()  # what `pip install -e .` writes
+    (site / "snippets" / "probe.egg-info" / "PKG-INFO").write_text("Version: 1\n")
     module = site / "snippets" / "probe_value.py"
     env = {"PYTHONPATH": str(site / "snippets")}
     module.write_text("VALUE = 'first'\n")
     assert build(site, tmp_path / "out", **env).returncode == 0
     assert "value-first" in (tmp_path / "out/notebooks/probe/index.html").read_text()
+    copies = sorted((site / ".cache" / "notebooks").rglob("probe.ipynb"))
+    # An editable reinstall rewrites the egg-info: not code, so nothing runs again.
+    (site / "snippets" / "probe.egg-info" / "PKG-INFO").write_text("Version: 2\n")
+    assert build(site, tmp_path / "out", **env).returncode == 0
+    assert sorted((site / ".cache" / "notebooks").rglob("probe.ipynb")) == copies
     module.write_text("VALUE = 'second'\n")
     assert build(site, tmp_path / "out", **env).returncode == 0
     html = (tmp_path / "out/notebooks/probe/index.html").read_text()

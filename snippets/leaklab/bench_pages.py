@@ -30,6 +30,8 @@ KINDS = ("html", "css", "js", "img")
 #: Inline blocks and data: URIs above this size are reported as waste candidates.
 NOTE_BYTES = 20_000
 SHOW_SHARED = 6
+NOTEBOOK_PAGE_TARGET_KB = 700
+INDEX_TARGET_KB = 300
 DATA_URI = re.compile(r"data:(?P<type>[\w/+.-]+)?;base64,(?P<body>[A-Za-z0-9+/=]+)")
 
 
@@ -172,6 +174,14 @@ def page_weight(site: Path | None = None) -> None:
     for size, asset, n in shared[:SHOW_SHARED]:
         print(f"- {asset}: {_kb(size)} kB, used by {n} pages")
     print()
+    heaviest = max((by_path[p.relative_to(site).as_posix()] for p in notebooks), key=lambda r: r[2])
+    index = site / "search" / "search_index.json"
+    index_kb = index.stat().st_size / 1024 if index.is_file() else 0
+    print(
+        f"Heaviest notebook page: {heaviest[0].removesuffix('index.html')} {_kb(heaviest[2])} kB"
+        f" cold (target {NOTEBOOK_PAGE_TARGET_KB} kB); search index {index_kb:,.0f} kB"
+        f" (target {INDEX_TARGET_KB} kB).\n"
+    )
 
 
 def ensure_site(root: Path) -> Path:

@@ -1,9 +1,9 @@
 """The built site as readers see it: served on loopback, driven by a real headless Chromium.
 
 The site is built once per test session (per xdist worker; every test lives in this one file so
-``--dist loadfile`` keeps them on one worker) from the real ``mkdocs.yml``, strictly, with
-notebook execution switched on for :data:`EXECUTED` only: the plot and download checks need
-one notebook with real outputs, and the others are covered by nbval. Playwright drives Debian's
+``--dist loadfile`` keeps them on one worker) from the real ``mkdocs.yml``, strictly, with the
+notebook outputs the notebook tests validated (the build takes them from the cache those tests
+fill, and executes only notebooks no test has run yet). Playwright drives Debian's
 ``chromium`` (``apt-get install chromium``); without it the module is skipped. Screenshots of
 the home page and a notebook page, light and dark, land in ``artifacts/screenshots/``.
 
@@ -30,7 +30,8 @@ from urllib.parse import urlsplit
 import pytest
 from conftest import ROOT, quiet_env
 
-pytestmark = pytest.mark.browser
+# The session's build may wait for notebooks another worker is executing.
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(1800)]
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 if CHROMIUM is None:
@@ -50,25 +51,20 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--disable-quic",
 ]
-#: The notebook whose rendered outputs are checked; the only one executed by this build.
+#: The notebook whose rendered outputs are checked.
 NOTEBOOK = "sqlite-wal-pools"
-EXECUTED = (f"notebooks/{NOTEBOOK}.ipynb",)
 SCREENSHOTS = ROOT / "artifacts" / "screenshots"
 TIMEOUT_MS = 15_000
 #: WCAG AA contrast for body text.
 MIN_CONTRAST = 4.5
 
-# Loads the real config through MkDocs' API, turns execution on for the given notebooks only
-# and builds strictly, as `mkdocs build --strict` does.
+# Loads the real config through MkDocs' API and builds strictly, as `mkdocs build --strict` does.
 _BUILD = """
 import logging, sys
 from mkdocs.commands.build import build
 from mkdocs.config import load_config
 logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
 config = load_config(sys.argv[1], site_dir=sys.argv[2], strict=True)
-jupyter = config.plugins["mkdocs-jupyter"]
-jupyter.config["execute"] = True
-jupyter.config["execute_include"] = sys.argv[3:]
 config.plugins.on_startup(command="build", dirty=False)
 try:
     build(config)
@@ -94,12 +90,16 @@ def site(tmp_path_factory) -> Iterator[tuple[Path, str]]:
     base = f"http://127.0.0.1:{server.server_address[1]}/"
     config = os.environ.get("HANDBOOK_BROWSER_CONFIG", str(ROOT / "mkdocs.yml"))
     result = subprocess.run(
-        [sys.executable, "-c", _BUILD, config, str(site_dir), *EXECUTED],
+        [sys.executable, "-c", _BUILD, config, str(site_dir)],
         cwd=ROOT,
         capture_output=True,
         text=True,
-        env=quiet_env(HANDBOOK_EXECUTE="false", HANDBOOK_SERVE_WARMING="0", HANDBOOK_SITE_URL=base),
-        timeout=280,
+        env=quiet_env(
+            HANDBOOK_SERVE_WARMING="0",
+            HANDBOOK_SITE_URL=base,
+            **({"HANDBOOK_NOTEBOOK_JOBS": "1"} if os.environ.get("PYTEST_XDIST_WORKER") else {}),
+        ),
+        timeout=1500,
     )
     if result.returncode != 0:
         server.server_close()

@@ -1,4 +1,4 @@
-"""Every notebook under ``notebooks/`` is a test: it must run from top to bottom without error.
+"""Every notebook in this folder is a test: it must run from top to bottom without error.
 
 The notebook is executed by ``hooks/notebook_runner.py`` into the cache the site build reads,
 so ``make test`` and ``make build`` share one execution and the site publishes the outputs
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent
+ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "hooks"))
 
 from notebook_runner import NOTEBOOK_TIMEOUT, NOTEBOOKS, NotebookRunner  # noqa: E402
