@@ -146,6 +146,14 @@ def _this_interpreter_kernel_manager() -> type:
     return ThisInterpreter
 
 
+async def _kill_kernel(client: object) -> None:
+    """Make sure a stopped notebook's kernel is gone: cancelling can leave clean-up half done."""
+    km = getattr(client, "km", None)
+    if km is not None and km.has_kernel:
+        with contextlib.suppress(Exception):
+            await km.shutdown_kernel(now=True)
+
+
 class NotebookRunner:
     """Executed copies of the notebooks under ``root``, made on demand and cached."""
 
@@ -245,6 +253,7 @@ class NotebookRunner:
             run.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await run
+            await _kill_kernel(client)
             return Outcome(
                 notebook,
                 None,

@@ -8,7 +8,9 @@ plugin a lighter copy of each page instead (the page itself is not changed):
   the copy-to-clipboard button reads are left out;
 - a code block is indexed as the names and numbers it contains, each once per page, leaving
   out Python keywords and words the page's prose already has: a search for ``safe_close``
-  or ``run_in_new_loop`` finds the code, and the index does not carry every line of it.
+  or ``run_in_new_loop`` finds the code, and the index does not carry every line of it;
+- paragraph and list tags are left out of the indexed text (a result shows it as one run of
+  text; inline ``<code>`` stays).
 
 Material's own ``data-search-exclude`` attribute cannot do the first part: its parser stops
 excluding at the first nested element of the same tag, and notebook cells are nested divs.
@@ -32,6 +34,7 @@ PRE = re.compile(r"<pre\b[^>]*>(.*?)</pre>", re.S)
 TAG = re.compile(r"<[^>]+>")
 WORD = re.compile(r"[A-Za-z_][\w]*(?:\.[A-Za-z_]\w*)*|\d{3,}")
 PROSE_WORD = re.compile(r"[A-Za-z_]\w*|\d+")
+BLOCK_TAGS = re.compile(r"\s*</?(?:p|li|ul|ol)>\s*")
 #: Too common in code to help a search.
 CODE_STOPWORDS = frozenset(keyword.kwlist) | {
     "self", "cls", "print", "len", "str", "int", "dict", "list", "set", "tuple", "range",
@@ -90,12 +93,14 @@ def on_config(config):
     add = index.add_entry_from_context
 
     def add_slim(page) -> None:
-        content = page.content
+        content, first = page.content, len(index.entries)
         page.content = for_search(content, page.file.src_uri.endswith(".ipynb"))
         try:
             add(page)
         finally:
             page.content = content
+        for entry in index.entries[first:]:
+            entry["text"] = BLOCK_TAGS.sub(" ", entry["text"]).strip()
 
     index.add_entry_from_context = add_slim
     return config

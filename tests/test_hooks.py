@@ -76,3 +76,71 @@ def test_notebook_toc_points_at_the_ids_nbconvert_wrote():
     )
     assert (child.title, child.url) == ("The experiment", "#the-experiment")
     assert notebook_toc.fix_toc([top], html) == 0
+
+
+def test_css_prune_keeps_what_the_pages_can_match():
+    import css_prune
+
+    css = (
+        ":root{--used:1px;--via:var(--used);--unused:9px}"
+        ".jp-Cell{margin:var(--via)}.jp-FileBrowser{color:red}"
+        ".jp-Cell .jp-Dialog,.jp-Cell:not(.jp-mod-active) p{padding:0}"
+        "@media print{.jp-Menu{display:none}.jp-Cell{display:block}}"
+        "h1{font-weight:bold}"
+    )
+    used = css_prune.classes_in('<div class="jp-Cell jupyter-wrapper"><h1>x</h1></div>')
+    out = css_prune.prune(css, used, elsewhere=[".x{color:var(--unused)}"])
+    assert ".jp-Cell{margin:var(--via)}" in out
+    assert "jp-FileBrowser" not in out and "jp-Menu" not in out and "jp-Dialog" not in out
+    assert ".jp-Cell:not(.jp-mod-active) p{padding:0}" in out  # :not() requires nothing
+    assert "@media print{.jp-Cell{display:block}}" in out
+    assert "--used:1px" in out and "--via:var(--used)" in out  # followed through --via
+    assert "--unused:9px" in out  # read by another stylesheet of the page
+    assert "h1{font-weight:bold}" in out
+
+
+def test_search_copy_leaves_out_outputs_and_indexes_code_by_its_names():
+    import search_slim
+
+    html = (
+        "<p>Close the client with safe_close.</p>"
+        '<div class="jp-Cell"><div class="jp-InputPrompt">In [1]:</div>'
+        '<div class="highlight-ipynb"><pre><span class="kn">import</span> leaklab\n'
+        "safe_close(client)\nrun_in_new_loop(job)\nrun_in_new_loop(job)</pre></div>"
+        '<div class="clipboard-copy-txt">import leaklab</div>'
+        '<div class="jp-Cell-outputWrapper"><div class="jp-OutputArea">'
+        "<div><pre>socket.tcp 42 output text</pre></div></div></div></div>"
+        "<p>After.</p>"
+    )
+    out = search_slim.for_search(html, notebook=True)
+    assert "output text" not in out and "In [1]" not in out and "clipboard" not in out
+    assert "<pre>leaklab run_in_new_loop job</pre>" in out  # client: in the prose too
+    assert out.endswith("<p>After.</p>")  # the rest of the page is untouched
+    assert "safe_close" not in out.split("<pre>")[1]  # already in the page's prose
+
+
+def test_figures_become_palette_pngs_of_the_same_size():
+    import base64
+    import io
+
+    import compact_figures
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from PIL import Image
+
+    fig, ax = plt.subplots(figsize=(6, 2.4), dpi=100)
+    ax.plot(range(20), [i * i for i in range(20)], marker="o", label="leak")
+    ax.plot(range(20), [5] * 20, linestyle="--", label="fix")
+    ax.legend()
+    raw = io.BytesIO()
+    fig.savefig(raw, format="png", transparent=True)
+    plt.close(fig)
+    html = f'<img src="data:image/png;base64,{base64.b64encode(raw.getvalue()).decode()}">'
+    out = compact_figures.compact_figures(html)
+    body = base64.b64decode(out.split("base64,")[1].split('"')[0])
+    assert len(body) < len(raw.getvalue())
+    with Image.open(io.BytesIO(raw.getvalue())) as original, Image.open(io.BytesIO(body)) as small:
+        assert small.size == original.size and small.mode == "P"
+        assert small.convert("RGBA").getpixel((0, 0))[3] == 0  # transparency kept

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+import stable_urls
 from conftest import ROOT, quiet_env, tool
 from site_checks import external_references, is_external
 from site_links import crawl, resolve
@@ -148,7 +149,8 @@ def throwaway_site(tmp_path: Path, cells: list[str]) -> Path:
     (tmp_path / "hooks").mkdir()
     for hook in ("notebook_mount.py", "notebook_cache.py", "notebook_runner.py"):
         shutil.copy(ROOT / "hooks" / hook, tmp_path / "hooks")
-    shutil.copy(ROOT / "notebooks" / "conftest.py", tmp_path / "notebooks")  # notebook tests
+    for name in ("conftest.py", "__init__.py"):  # the notebook tests
+        shutil.copy(ROOT / "notebooks" / name, tmp_path / "notebooks")
     (tmp_path / "pytest.ini").write_text("[pytest]\n")
     (tmp_path / "mkdocs.yml").write_text(THROWAWAY_CONFIG)
     nb = nbformat.v4.new_notebook()
@@ -282,3 +284,21 @@ def test_old_record_addresses_redirect_to_hb_records(built_site):
     for number in range(1, 9):
         html = (built_site / "adr" / f"000{number}" / "index.html").read_text(encoding="utf-8")
         assert f'href="../hb-00{number}/"' in html, number
+
+
+def test_published_addresses_still_resolve(built_site):
+    gone = stable_urls.missing(built_site)
+    assert not gone, stable_urls.failure_message(gone)
+
+
+def test_stable_url_check_follows_redirects_and_catches_a_rename(tmp_path):
+    (tmp_path / "new").mkdir()
+    (tmp_path / "new" / "index.html").write_text('<h1 id="top">T</h1><h2 id="kept">K</h2>')
+    (tmp_path / "old").mkdir()  # what mkdocs-redirects writes for a moved page
+    (tmp_path / "old" / "index.html").write_text(
+        '<meta http-equiv="refresh" content="0; url=../new/">'
+    )
+    assert stable_urls.published(tmp_path) == ["/new/", "/new/#kept"]
+    entries = ["/new/#kept", "/old/", "/old/#kept", "/old/#renamed", "/gone/"]
+    assert stable_urls.missing(tmp_path, entries) == ["/old/#renamed", "/gone/"]
+    assert "redirect_maps" in stable_urls.failure_message(["/gone/"])
