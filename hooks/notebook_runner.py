@@ -47,8 +47,8 @@ NOTEBOOKS = "notebooks"
 CACHE_ENV = "HANDBOOK_CACHE"  # another folder for every build cache (make bench times cold runs)
 JOBS_ENV = "HANDBOOK_NOTEBOOK_JOBS"
 DEFAULT_CACHE = Path(".cache")
-CELL_TIMEOUT = 120.0
-NOTEBOOK_TIMEOUT = 300.0
+CELL_TIMEOUT = 300.0
+NOTEBOOK_TIMEOUT = 600.0
 #: Bump when the way notebooks are executed changes, so older copies are not reused.
 FORMAT = "1"
 #: Not part of any file git would track, whatever a .gitignore says (fallback without git).

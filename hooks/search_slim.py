@@ -6,9 +6,10 @@ plugin a lighter copy of each page instead (the page itself is not changed):
 
 - notebook outputs, the ``In [n]:`` prompts and the hidden second copy of each code cell that
   the copy-to-clipboard button reads are left out;
-- a code block is indexed as the names and numbers it contains, each once per page, leaving
-  out Python keywords and words the page's prose already has: a search for ``safe_close``
-  or ``run_in_new_loop`` finds the code, and the index does not carry every line of it;
+- a code block is indexed as the distinct names and numbers it contains, leaving out Python
+  keywords: a search for ``safe_close`` or ``run_in_new_loop`` finds the code (in the section
+  that shows it, so pages that show a name in code keep ranking for it), and the index does
+  not carry every line of it;
 - paragraph and list tags are left out of the indexed text (a result shows it as one run of
   text; inline ``<code>`` stays).
 
@@ -33,7 +34,6 @@ DIV = re.compile(r"<(/?)div\b")
 PRE = re.compile(r"<pre\b[^>]*>(.*?)</pre>", re.S)
 TAG = re.compile(r"<[^>]+>")
 WORD = re.compile(r"[A-Za-z_][\w]*(?:\.[A-Za-z_]\w*)*|\d{3,}")
-PROSE_WORD = re.compile(r"[A-Za-z_]\w*|\d+")
 BLOCK_TAGS = re.compile(r"\s*</?(?:p|li|ul|ol)>\s*")
 #: Too common in code to help a search.
 CODE_STOPWORDS = frozenset(keyword.kwlist) | {
@@ -60,18 +60,15 @@ def drop_divs(html: str, start: re.Pattern[str] = NOT_INDEXED) -> str:
 
 
 def code_as_words(html: str) -> str:
-    """Each ``<pre>`` block reduced to the words it adds to the page (see module docstring)."""
-    prose = PRE.sub(" ", html)
-    seen = {w.lower() for w in PROSE_WORD.findall(html_lib.unescape(TAG.sub(" ", prose)))}
+    """Each ``<pre>`` block reduced to its distinct names and numbers (see module docstring)."""
 
     def words(match: re.Match[str]) -> str:
         code = html_lib.unescape(TAG.sub("", match[1]))
-        kept = []
-        for word in dict.fromkeys(WORD.findall(code)):
-            low = word.lower()
-            if len(word) > 2 and word not in CODE_STOPWORDS and low not in seen:
-                seen.add(low)
-                kept.append(html_lib.escape(word))
+        kept = [
+            html_lib.escape(word)
+            for word in dict.fromkeys(WORD.findall(code))
+            if len(word) > 2 and word not in CODE_STOPWORDS
+        ]
         return f"<pre>{' '.join(kept)}</pre>" if kept else ""
 
     return PRE.sub(words, html)
