@@ -47,10 +47,13 @@ NOTEBOOKS = "notebooks"
 CACHE_ENV = "HANDBOOK_CACHE"  # another folder for every build cache (make bench times cold runs)
 JOBS_ENV = "HANDBOOK_NOTEBOOK_JOBS"
 DEFAULT_CACHE = Path(".cache")
+#: Where a run's figures go: leaklab.figures reads this variable; the folder sits beside the copy.
+FIGURES_ENV = "LEAKLAB_FIGURES_DIR"
+FIGURES = "figures"
 CELL_TIMEOUT = 300.0
 NOTEBOOK_TIMEOUT = 600.0
 #: Bump when the way notebooks are executed changes, so older copies are not reused.
-FORMAT = "1"
+FORMAT = "2"  # 2: figures recorded beside each copy
 #: Not part of any file git would track, whatever a .gitignore says (fallback without git).
 BUILD_OUTPUT = re.compile(r"(^|/)(__pycache__|[^/]*\.egg-info|\.ipynb_checkpoints)(/|$)|\.pyc$")
 #: Variables of the process asking, which must not reach (and so change) a notebook's run.
@@ -244,8 +247,12 @@ class NotebookRunner:
             allow_errors=False,
             resources={"metadata": {"path": str(notebook.parent)}},
         )
+        # leaklab.record() writes the run's figures beside its copy (hooks/measured_figures.py)
+        figures = self.copy_path(notebook).parent / FIGURES
+        shutil.rmtree(figures, ignore_errors=True)
+        env = {**kernel_env(), FIGURES_ENV: str(figures)}
         started = time.monotonic()
-        run = asyncio.ensure_future(client.async_execute(env=kernel_env()))
+        run = asyncio.ensure_future(client.async_execute(env=env))
         done, _ = await asyncio.wait({run}, timeout=self.notebook_timeout)
         if not done:
             # Cancelling shuts the kernel down; what the cancelled run raises on the way out
