@@ -2,9 +2,11 @@
 
 The numbers on the site come from running the notebooks, so a reader needs to know which run:
 when, how long it took, whether it passed, on which CPython, kernel and library versions. The
-notebook runner (``hooks/notebook_runner.py``) writes a ``run.json`` beside each executed copy;
-this hook renders those records as a table on the page that holds ``[[execution-report]]``,
-and as a one-line stamp at the top of each notebook page, linked to the report.
+notebook runner (``hooks/notebook_runner.py``) keeps the executed copy of each notebook, and
+nbclient stamps each cell of it with when it ran; this hook reads those copies (or a
+``run.json`` beside one, where a runner writes it) and renders the runs as a table on the page
+that holds ``[[execution-report]]``, and as a one-line stamp at the top of each notebook page,
+linked to the report.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import html
 import json
 import sys
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from mkdocs.utils import get_relative_url
@@ -72,16 +75,60 @@ def on_pre_build(config) -> None:
     _runs = None
 
 
+def run_from_copy(copy: Path, environment: dict) -> Run | None:
+    """The run that made an executed copy, from the copy itself.
+
+    nbclient stamps every cell with when it started and finished, and the notebook with the
+    kernel's language version; the kernel ran in this environment (the runner starts it with
+    this interpreter), so the OS kernel and library versions are this process's. A copy exists
+    only for a run in which every cell passed.
+    """
+    try:
+        nb = json.loads(copy.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    starts, ends = [], []
+    for cell in nb.get("cells", []):
+        stamps = cell.get("metadata", {}).get("execution", {})
+        if "iopub.execute_input" in stamps and "shell.execute_reply" in stamps:
+            starts.append(_when(stamps["iopub.execute_input"]))
+            ends.append(_when(stamps["shell.execute_reply"]))
+    if not starts:
+        return None
+    python = nb.get("metadata", {}).get("language_info", {}).get("version", "unknown")
+    return Run(
+        notebook=copy.stem,
+        status="passed",
+        seconds=(max(ends) - min(starts)).total_seconds(),
+        python=python,
+        kernel=environment["kernel"],
+        libraries=environment["libraries"],
+        date=max(ends).strftime("%Y-%m-%d %H:%M UTC"),
+    )
+
+
+def _when(stamp: str) -> datetime:
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00")).astimezone(UTC)
+
+
 def _read_runs(root: Path) -> dict[str, Run]:
     try:
         from notebook_runner import NotebookRunner
     except ImportError:
         return {}
+    try:
+        from leaklab.figures import runtime
+    except ImportError:  # a checkout without `pip install -e .`: use the source tree
+        sys.path.insert(0, str(root / "snippets"))
+        from leaklab.figures import runtime
+    environment = runtime()
     runner = NotebookRunner(root)
     found = {}
     for notebook in runner.notebooks():
         copy = runner.cached(notebook)
-        run = read_run(copy.parent / RUN_RECORD) if copy else None
+        if copy is None:
+            continue
+        run = read_run(copy.parent / RUN_RECORD) or run_from_copy(copy, environment)
         if run:
             found[notebook.stem] = run
     return found
