@@ -449,6 +449,9 @@ def _denied_reason(pid: int, fd_dir: str, listed: int | None) -> str:
 
 
 _PF_KTHREAD = 0x00200000  # include/linux/sched.h
+# Set at the start of do_exit(), before the kernel closes the FD table (exit_files) and long
+# before the task turns zombie: a listing read while it is set may be empty or partial.
+_PF_EXITING = 0x00000004
 
 
 def _stat(pid: int) -> tuple[str, int, str] | None:
@@ -480,7 +483,12 @@ def _census_proc(pid: int, is_self: bool) -> Census:
     if not is_self:
         after = _stat(pid)
         # Gone, a zombie now, or the PID reused by another process: the listing is partial.
-        if after is None or after[0] == "Z" or (before and after[2] != before[2]):
+        if (
+            after is None
+            or after[0] in ("Z", "X")
+            or after[1] & _PF_EXITING
+            or (before and after[2] != before[2])
+        ):
             raise ProcessNotFound(pid, "process exited while being read")
     elif not pairs and not os.path.exists(f"/proc/{pid}"):
         raise ProcessNotFound(pid, "process exited while being read")
