@@ -331,7 +331,11 @@ ESCAPES = "\x1b]0;pwned\x07\x1b[2J"
 
 
 def test_command_lines_are_printed_escaped():
-    target = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", ESCAPES])
+    # A short argv[0]: the table shows the first 80 characters of a command line, and the
+    # interpreter's own path (a checkout's .venv) can be long enough to push ESCAPES past them.
+    target = subprocess.Popen(
+        ["py", "-c", "import time; time.sleep(60)", ESCAPES], executable=sys.executable
+    )
     pidfd = os.pidfd_open(target.pid)
     try:
         proc = leaklab("pidfds", str(os.getpid()))
