@@ -427,10 +427,8 @@ def _ls_of(pid: int) -> bytes:
     ).stdout
 
 
-def test_a_real_listing_with_a_non_utf8_name(tmp_path):
-    odd = os.path.join(os.fsencode(tmp_path), b"caf\xe9.log")
-    Path(os.fsdecode(odd)).write_text("x")
-    proc = child(HOLD_FILES, os.fsdecode(odd))
+def _snapshot_then_census(proc: subprocess.Popen, tmp_path: Path):
+    """Save the child's real `ls -l` listing, census it live, read the listing back; stop it."""
     try:
         snap = tmp_path / "snap.txt"
         snap.write_bytes(_ls_of(proc.pid))
@@ -438,6 +436,14 @@ def test_a_real_listing_with_a_non_utf8_name(tmp_path):
         run = leaklab("census", "--from", str(snap), "--json")
     finally:
         stop(proc)
+    return snap, live, run
+
+
+def test_a_real_listing_with_a_non_utf8_name(tmp_path):
+    odd = os.path.join(os.fsencode(tmp_path), b"caf\xe9.log")
+    Path(os.fsdecode(odd)).write_text("x")
+    proc = child(HOLD_FILES, os.fsdecode(odd))
+    snap, live, run = _snapshot_then_census(proc, tmp_path)
     assert b"caf\xe9.log" in snap.read_bytes()
     assert run.returncode == 0, run.stderr
     data = json.loads(run.stdout)
@@ -452,13 +458,7 @@ def test_a_newline_in_a_file_name_cannot_fake_an_fd_line(tmp_path):
     name = tmp_path / f"innocent{fake}"
     name.write_text("x")
     proc = child(HOLD_FILES, str(name))
-    try:
-        snap = tmp_path / "snap.txt"
-        snap.write_bytes(_ls_of(proc.pid))
-        live = census(proc.pid)
-        run = leaklab("census", "--from", str(snap), "--json")
-    finally:
-        stop(proc)
+    snap, live, run = _snapshot_then_census(proc, tmp_path)
     assert b" 999 -> anon_inode:[eventpoll]" in snap.read_bytes()  # ls printed it raw
     data = json.loads(run.stdout)
     assert data["counts"]["eventpoll"] == live["eventpoll"] == 0
