@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import pickle
@@ -243,3 +244,24 @@ def test_tcp_states_established_and_close_wait() -> None:
 )
 def test_categorize(target: str, category: str) -> None:
     assert categorize(target) == category
+
+
+def test_a_large_table_read_by_two_threads_gives_the_same_census(
+    mix_child: subprocess.Popen[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    census_module = importlib.import_module("leaklab.census")
+
+    one_thread = census(mix_child.pid)
+    started = []
+    real_split = census_module._read_split
+    monkeypatch.setattr(census_module, "PARALLEL_FROM", 1)
+    monkeypatch.setattr(census_module, "_usable_cpus", lambda: 2)
+    monkeypatch.setattr(
+        census_module, "_read_split", lambda *a: started.append(1) or real_split(*a)
+    )
+    two_threads = census(mix_child.pid)
+    own = census()  # this process: the listing's own FD is skipped on the split path too
+    assert len(started) == 2
+    assert two_threads.entries == one_thread.entries
+    assert two_threads.counts == one_thread.counts
+    assert own.total == len(os.listdir("/proc/self/fd")) - 1

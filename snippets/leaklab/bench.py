@@ -111,7 +111,7 @@ def census_speed() -> None:
     print()
 
 
-def cli_speed(pairs: int = 11) -> None:
+def cli_speed(pairs: int = 21) -> None:
     """``leaklab census PID --json`` as a fresh process, start-up included, vs the pipeline.
 
     The command line has to be usable in an incident as a drop-in for the shell pipeline, so
