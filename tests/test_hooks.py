@@ -106,7 +106,8 @@ def test_search_copy_leaves_out_outputs_and_indexes_code_by_its_names():
         "<p>Close the client with safe_close.</p>"
         '<div class="jp-Cell"><div class="jp-InputPrompt">In [1]:</div>'
         '<div class="highlight-ipynb"><pre><span class="kn">import</span> leaklab\n'
-        "safe_close(client)\nrun_in_new_loop(job)\nrun_in_new_loop(job)</pre></div>"
+        "safe_close(client)  # closes it\nrun_in_new_loop(job)\nrun_in_new_loop(job)\n"
+        "ChatOllama(model=MODEL).close()\nwait(4047, 7)</pre></div>"
         '<div class="clipboard-copy-txt">import leaklab</div>'
         '<div class="jp-Cell-outputWrapper"><div class="jp-OutputArea">'
         "<div><pre>socket.tcp 42 output text</pre></div></div></div></div>"
@@ -114,8 +115,97 @@ def test_search_copy_leaves_out_outputs_and_indexes_code_by_its_names():
     )
     out = search_slim.for_search(html, notebook=True)
     assert "output text" not in out and "In [1]" not in out and "clipboard" not in out
-    assert "<pre>leaklab safe_close client run_in_new_loop job</pre>" in out
+    # code terms once each; plain words (leaklab, client, job, wait) and comments left out
+    assert "<pre>safe_close run_in_new_loop ChatOllama MODEL 4047</pre>" in out
     assert out.endswith("<p>After.</p>")  # the rest of the page is untouched
+
+
+def test_search_entry_shows_its_opening_and_keeps_every_other_word_hidden():
+    import re
+
+    import search_slim
+
+    separator = re.compile(r'[\s\-,:!=\[\]()"`/#]+|\.(?!\d)|&[lg]t;')
+    stop = search_slim._stop_words()
+    opening = "An event loop owns an epoll FD and a socket pair. " * 3
+    rest = "Closing the loop releases them; a dropped loop waits for gc.collect() in 3.13."
+    text = f"<p>{opening}</p><p>{rest} Again the loop.</p><pre>run_in_new_loop 4047</pre>"
+    out = search_slim.compact(text, separator, stop)
+    shown, hidden = re.fullmatch(r"<p>(.*) … <i hidden>(.*)</i></p>", out).groups()
+    assert len(shown) <= search_slim.PREVIEW and shown[-1] in ".;"  # cut at a sentence end
+    words = hidden.split()
+    assert {"dropped", "waits", "gc", "collect", "3.13", "run_in_new_loop"} <= set(words)
+    assert "4047" in words and "the" not in words and "a" not in words  # stop words dropped
+    assert "loop" not in words and "Again" in words  # words already shown are not repeated
+    assert len(words) == len({w.lower() for w in words})  # each word once
+    short = search_slim.compact("<p>Short <code>safe_close()</code> text.</p>", separator, stop)
+    assert short == "<p>Short safe_close() text.</p>"
+
+
+def test_notebook_code_becomes_a_material_code_block_without_the_copy_widget():
+    import notebook_lean
+
+    cell = (
+        '<div class="jp-Cell jp-CodeCell"><div class="jp-Cell-inputWrapper" tabindex="0">'
+        '<div class="jp-Collapser jp-InputCollapser jp-Cell-inputCollapser">\n</div>'
+        '<div class="jp-InputArea jp-Cell-inputArea">'
+        '<div class="jp-InputPrompt jp-InputArea-prompt">In [2]:</div>'
+        '<div class="jp-CodeMirrorEditor jp-Editor jp-InputArea-editor" data-type="inline">\n'
+        '<div class="CodeMirror cm-s-jupyter">\n<div class="zeroclipboard-container">\n'
+        '<clipboard-copy for="cell-1"><div><svg><path d="M0"></path></svg></div>'
+        "</clipboard-copy>\n</div>\n"
+        '<div class="highlight-ipynb hl-python"><pre><span></span>'
+        '<span class="n">llm</span><span class="o">.</span><span class="n">close</span>'
+        '<span class="p">()</span><span class="o">.</span><span class="n">x</span></pre></div>\n'
+        '<div class="clipboard-copy-txt" id="cell-1">llm.close()</div>\n</div>\n</div>'
+        '</div></div><div class="jp-RenderedText" data-mime-type="text/plain">'
+        "<pre>out  put</pre></div></div>"
+        "<script>\n (function (global, factory) { ClipboardCopyElement }) </script>"
+    )
+    lean = notebook_lean.unwrap_plain_tokens(notebook_lean.lean_notebook(cell))
+    assert "clipboard" not in lean.lower() and "<svg" not in lean and "In [2]" not in lean
+    assert "Collapser" not in lean and "CodeMirror" not in lean and "data-mime-type" not in lean
+    # names unwrapped; the neighbouring ")" and "." share one span, as they share one colour
+    assert (
+        '<div class="language-python highlight"><pre><span></span><code>'
+        'llm<span class="o">.</span>close<span class="p">().</span>x</code></pre></div>'
+    ) in lean
+    assert "<pre>out  put</pre>" in notebook_lean.collapse_whitespace(lean)
+
+
+def test_collapsing_whitespace_keeps_pre_textarea_and_script():
+    import notebook_lean
+
+    html = (
+        "<p>a   b\n\n   c</p><pre>x   y\n\n z</pre><textarea> 1  2 </textarea><script>a  b</script>"
+    )
+    out = notebook_lean.collapse_whitespace(html)
+    assert out.startswith("<p>a b\nc</p>")
+    assert "<pre>x   y\n\n z</pre>" in out and "<textarea> 1  2 </textarea>" in out
+    assert "<script>a  b</script>" in out
+
+
+def test_material_still_colours_the_unwrapped_tokens_like_the_code_around_them():
+    """notebook_lean relies on these rules of Material's stylesheets; a theme update may
+    change them, and then the unwrapping would change how code looks."""
+    import re
+    from pathlib import Path
+
+    import material
+
+    sheets = Path(material.__file__).parent / "templates" / "assets" / "stylesheets"
+    main = next(sheets.glob("main.*.min.css")).read_text()
+    palette = next(sheets.glob("palette.*.min.css")).read_text()
+    assert ".highlight .kc,.highlight .n{color:var(--md-code-hl-name-color)}" in main
+    styled = set(re.findall(r"\.highlight \.([a-z0-9]+)\b", main))
+    assert styled.isdisjoint({"w", "sa", "fm", "vm"})
+    for css in (main, palette):
+        assert "--md-code-hl-name-color:var(--md-code-fg-color)" in css
+        light = "var(--md-default-fg-color--light)"
+        assert f"--md-code-hl-operator-color:{light}" in css
+        assert f"--md-code-hl-punctuation-color:{light}" in css
+    assert ".highlight .o,.highlight .ow{color:var(--md-code-hl-operator-color)}" in main
+    assert ".highlight .p{color:var(--md-code-hl-punctuation-color)}" in main
 
 
 def test_figures_become_palette_pngs_of_the_same_size():

@@ -1,6 +1,6 @@
-// The handbook's notebooks contain no math. mkdocs-jupyter's loader fetches MathJax
-// (from a CDN by default) unless window.MathJax is already usable; this local stand-in
-// is loaded on every page first, so the loader never fetches anything.
+// The handbook's notebooks contain no math. hooks/notebook_lean.py removes mkdocs-jupyter's
+// MathJax loader from every page; should one remain, it loads this local stand-in (set as
+// custom_mathjax_url) instead of fetching MathJax from a CDN.
 window.MathJax = window.MathJax || {
   startup: { promise: Promise.resolve() },
   typesetPromise: function () { return Promise.resolve(); },
