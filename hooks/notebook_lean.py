@@ -11,10 +11,10 @@ of about 200. This hook, run on each notebook page's HTML:
 - drops the MathJax loader, which mkdocs-jupyter adds to every page: no notebook here uses
   maths (the plugin's ``custom_mathjax_url`` still points at the local stand-in
   ``no-mathjax.js``, so nothing would reach a CDN if a loader slipped through);
-- drops the ``In [n]:`` prompts and the empty collapser ``<div>``\\ s, which belong to
-  JupyterLab's editing UI (a page shows the cells in order, executed once, top to bottom), and
-  the editor ``<div>``\\ s around each code block, so code and prose use the column's width,
-  and the ``data-mime-type`` attributes that only JupyterLab's scripts read.
+- drops the ``In [n]:`` prompts and the empty collapser divs, which belong to JupyterLab's
+  editing UI (a page shows the cells in order, executed once, top to bottom), the editor divs
+  around each code block, so code and prose use the column's width, and the
+  ``data-mime-type`` attributes that only JupyterLab's scripts read.
 
 On every page, inside code blocks, Pygments spans that Material does not colour apart from the
 code around them are unwrapped (names, whitespace, ``None``/``True``/``False``, string

@@ -103,7 +103,12 @@ def test_js_has_no_absolute_url():
 def test_mkdocs_registers_hook_and_script():
     config = (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
     assert "hooks/leaklab_data.py" in config
-    assert "assets/javascripts/paste-triage.js" in config
+    # The paste box's script loads on the playbook only: named in its front matter, written
+    # into the page by the theme override (the browser test runs the box on the built page).
+    front_matter = (ROOT / "docs" / "playbook.md").read_text(encoding="utf-8").split("---")[1]
+    assert "  - assets/javascripts/paste-triage.js" in front_matter
+    assert "page.meta.scripts" in (ROOT / "overrides" / "main.html").read_text(encoding="utf-8")
+    assert "paste-triage.js" not in config
 
 
 NODE_CHECK = """
