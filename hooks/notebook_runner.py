@@ -41,6 +41,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from leaklab.census import usable_cpus
+
 #: Inputs of every notebook besides the notebook itself (relative to the project root).
 CODE_INPUTS = ("snippets", "pyproject.toml", "requirements.lock")
 NOTEBOOKS = "notebooks"
@@ -126,7 +128,7 @@ def default_jobs() -> int:
     try:
         return max(1, int(os.environ.get(JOBS_ENV, "")))
     except ValueError:
-        return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1)
+        return usable_cpus()
 
 
 def _this_interpreter_kernel_manager() -> type:

@@ -255,7 +255,7 @@ def test_a_large_table_read_by_two_threads_gives_the_same_census(
     started = []
     real_split = census_module._read_split
     monkeypatch.setattr(census_module, "PARALLEL_FROM", 1)
-    monkeypatch.setattr(census_module, "_usable_cpus", lambda: 2)
+    monkeypatch.setattr(census_module, "usable_cpus", lambda: 2)
     monkeypatch.setattr(
         census_module, "_read_split", lambda *a: started.append(1) or real_split(*a)
     )

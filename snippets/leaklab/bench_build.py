@@ -23,6 +23,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from .census import usable_cpus
+
 COLD_TARGET = 0.65
 WARM_TARGET = 0.05
 
@@ -53,7 +55,7 @@ def build_speed(root: Path | None = None) -> None:
         build_env = {**env, "HANDBOOK_CACHE": f"{tmp}/build"}
         cold = _timed(build, build_env, root)
         warm = _timed(build, build_env, root)
-    jobs = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    jobs = usable_cpus()
     print(f"## site build ({jobs} cores; seconds, empty caches)\n")
     print("| serial execution | cold build | warm build | cold/serial | warm/serial |")
     print("|---:|---:|---:|---:|---:|")

@@ -394,7 +394,8 @@ def _pidfd_target(pid: int, fd: int) -> str | None:
 PARALLEL_FROM = 4096
 
 
-def _usable_cpus() -> int:
+def usable_cpus() -> int:
+    """CPUs this process may run on (its affinity mask), else all of the machine's."""
     try:
         return len(os.sched_getaffinity(0))
     except (AttributeError, OSError):
@@ -465,7 +466,7 @@ def _read_links(pid: int, is_self: bool) -> list[tuple[int, str]]:
         if fds != sorted(fds):  # /proc lists in FD order; sorted() of sorted ints is one pass
             numbered.sort()
         skip = dfd if is_self else -1
-        split = len(numbered) >= PARALLEL_FROM and _usable_cpus() > 1
+        split = len(numbered) >= PARALLEL_FROM and usable_cpus() > 1
         try:
             return (_read_split if split else _read_chunk)(numbered, dfd, skip)
         except PermissionError:
